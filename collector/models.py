@@ -1,0 +1,248 @@
+"""The store's schema: campaigns, contributors, consents, demographics, clips, votes, curators, releases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CLIP_STATUSES = ("pending", "validated", "invalidated")
+AUTO_VERDICTS = ("accept", "review")
+CURATOR_DECISIONS = ("approve", "reject")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """Return a random, unguessable public identifier (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic needs them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Campaign(Base):
+    """A collection drive: keywords in one language under a consent text and allowed licences."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(35))  # BCP-47
+    licenses: Mapped[list[str]] = mapped_column(JSON)  # allowed SPDX ids
+    consent_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    keywords: Mapped[list[Keyword]] = relationship(
+        back_populates="campaign", order_by="Keyword.position", cascade="all, delete-orphan"
+    )
+
+
+class Keyword(Base):
+    """A word a campaign asks for, with the number of clips it aims at."""
+
+    __tablename__ = "keywords"
+    __table_args__ = (UniqueConstraint("campaign_id", "word"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    word: Mapped[str] = mapped_column(String(64))
+    target_count: Mapped[int] = mapped_column(Integer, default=1000)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="keywords")
+
+
+class Contributor(Base):
+    """An anonymous contributor: a public pseudonymous id and the SHA-256 of its bearer token."""
+
+    __tablename__ = "contributors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    demographics: Mapped[Demographics | None] = relationship(
+        back_populates="contributor", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class Demographics(Base):
+    """Optional, self-declared demographics in Common Voice codes; empty means undeclared."""
+
+    __tablename__ = "demographics"
+
+    contributor_id: Mapped[int] = mapped_column(
+        ForeignKey("contributors.id", ondelete="CASCADE"), primary_key=True
+    )
+    age: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(32))
+    accent: Mapped[str | None] = mapped_column(String(100))
+    native_language: Mapped[str | None] = mapped_column(String(35))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    contributor: Mapped[Contributor] = relationship(back_populates="demographics")
+
+
+class Consent(Base):
+    """One explicit consent: which text (version and SHA-256), which licence, when given and withdrawn."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    consent_version: Mapped[str] = mapped_column(String(32))
+    consent_sha256: Mapped[str] = mapped_column(String(64))
+    license: Mapped[str] = mapped_column(String(32))  # SPDX id
+    age_confirmed: Mapped[bool] = mapped_column(Boolean)
+    demographics_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def active(self) -> bool:
+        """True while neither withdrawn nor replaced by a newer consent."""
+        return self.withdrawn_at is None and self.superseded_at is None
+
+
+class Clip(Base):
+    """One recording: blobs (canonical and original), quality metrics, automatic verdict, votes and status."""
+
+    __tablename__ = "clips"
+    __table_args__ = (UniqueConstraint("campaign_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    keyword_id: Mapped[int] = mapped_column(ForeignKey("keywords.id"), index=True)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), index=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="web")
+    canonical_key: Mapped[str] = mapped_column(String(255))
+    original_key: Mapped[str] = mapped_column(String(255))
+    original_format: Mapped[str] = mapped_column(String(16))
+    original_bytes: Mapped[int] = mapped_column(Integer)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the canonical PCM samples
+    # quality metrics (DESIGN §5), kept so rules can be re-thresholded without re-processing
+    duration_ms: Mapped[int] = mapped_column(Integer)  # of the upload
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)  # of the upload
+    channels: Mapped[int] = mapped_column(Integer)  # of the upload
+    peak_dbfs: Mapped[float] = mapped_column(Float)
+    rms_dbfs: Mapped[float] = mapped_column(Float)
+    clipped_fraction: Mapped[float] = mapped_column(Float)
+    dc_offset: Mapped[float] = mapped_column(Float)
+    snr_db: Mapped[float] = mapped_column(Float)
+    speech_ms: Mapped[int] = mapped_column(Integer)
+    speech_segments: Mapped[int] = mapped_column(Integer)
+    speech_at_edge: Mapped[bool] = mapped_column(Boolean)
+    auto_verdict: Mapped[str] = mapped_column(String(16))  # AUTO_VERDICTS
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # reason codes
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # CLIP_STATUSES
+    up_votes: Mapped[int] = mapped_column(Integer, default=0)
+    down_votes: Mapped[int] = mapped_column(Integer, default=0)
+    curator_decision: Mapped[str | None] = mapped_column(String(16))  # CURATOR_DECISIONS
+    curator_id: Mapped[int | None] = mapped_column(ForeignKey("curators.id"))
+    curator_reason: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    keyword: Mapped[Keyword] = relationship()
+    contributor: Mapped[Contributor] = relationship()
+    consent: Mapped[Consent] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+
+
+class Vote(Base):
+    """A peer's judgement of one clip: valid or not, with a reason for 'not'."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("clip_id", "voter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), index=True)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Curator(Base):
+    """A person who reviews clips and publishes releases; password stored as a salted hash."""
+
+    __tablename__ = "curators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Erasure(Base):
+    """A withdrawal: the pseudonymous speaker id that later releases list in deletions.txt."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(String(16), index=True)
+    clips_erased: Mapped[int] = mapped_column(Integer, default=0)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Release(Base):
+    """A published release of a campaign: where it went and which clips it holds (lineage)."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    clip_count: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(64))  # SHA-256 of SHA256SUMS
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReleaseClip(Base):
+    """Which clip went into which release, under which file name."""
+
+    __tablename__ = "release_clips"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(255))

@@ -1,0 +1,126 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a real S3 API server, an app on them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("WORDCROWD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SECRET = "test-secret-key"
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that is free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _need_postgres() -> None:
+    if not _postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (CI must run it)")
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    _need_postgres()
+    from sqlalchemy import create_engine, text
+
+    name = f"wc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty database: a SQLite file, and the same test again on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'wordcrowd.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API server (moto's server mode) on loopback for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str) -> str:
+    """A fresh bucket on the S3 server, as a storage URL with a prefix."""
+    import boto3
+
+    bucket = f"wc-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/clips-store"
+
+
+@pytest.fixture(params=["file", "s3"])
+def storage_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A blob store: a local directory, and the same test again on the S3 server."""
+    if request.param == "file":
+        return f"file://{tmp_path / 'blobs'}"
+    return request.getfixturevalue("s3_url")
+
+
+def make_test_app(tmp_path, database_url: str, storage_url: str | None = None, **overrides):
+    """Create a migrated app on the given database and blob store."""
+    from collector import create_app
+    from collector.migrate import upgrade
+
+    upgrade(database_url)
+    config = {
+        "TESTING": True,
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": storage_url or f"file://{tmp_path / 'blobs'}",
+        "S3_ENDPOINT_URL": os.environ.get("WORDCROWD_TEST_S3_ENDPOINT"),
+        "SECRET_KEY": SECRET,
+        **overrides,
+    }
+    return create_app(config)
+
+
+@pytest.fixture
+def app(tmp_path, db_url):
+    """The collector on a fresh database (SQLite, then PostgreSQL) and a local blob store."""
+    return make_test_app(tmp_path, db_url)
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client for the app."""
+    return app.test_client()

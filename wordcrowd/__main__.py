@@ -1,0 +1,5 @@
+"""Allow `python -m wordcrowd`."""
+
+from wordcrowd.cli import main
+
+main()
