@@ -1,0 +1,65 @@
+"""The `wordcrowd curate` commands: thin wrappers that turn library errors into one-sentence CLI errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def curate() -> None:
+    """Curate a campaign's clips: publish releases (checks, reports and imports are coming)."""
+
+
+def _split_licenses(values: tuple[str, ...]) -> list[str]:
+    # --license may repeat and may hold a comma-separated list, like `campaign create --licenses`
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@curate.command()
+@click.argument("slug")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to create; it must not exist or be empty.")
+@click.option("--validated-only", is_flag=True, help="Keep only clips the peer votes validated.")
+@click.option("--license", "licenses", multiple=True, metavar="SPDX",
+              help="Keep only clips under this licence (repeatable; default: all the campaign allows).")
+@click.option("--version", help='Release version (default: the next integer, "1", "2", …).')
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
+def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str, ...],
+            version: str | None, progress: bool) -> None:
+    """Write a release of campaign SLUG in the Speech Commands layout into OUT."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collector.blobs import open_blob_store
+    from collector.campaigns import get_campaign
+    from collector.db import session_scope
+    from collector.settings import load_settings
+    from curation.release import ReleaseError, build_release
+
+    try:
+        settings = load_settings()
+        store = open_blob_store(str(settings["STORAGE_URL"]), settings["S3_ENDPOINT_URL"])
+        with session_scope(str(settings["DATABASE_URL"])) as session:
+            campaign = get_campaign(session, slug)
+            if campaign is None:
+                raise ReleaseError(f"no campaign {slug!r}; `wordcrowd campaign list` shows them")
+            summary = build_release(
+                session, store, campaign, out_dir, secret_key=str(settings["SECRET_KEY"]),
+                validated_only=validated_only, licenses=_split_licenses(licenses), version=version,
+                progress=progress,
+            )
+    except (ReleaseError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot read the store ({type(exc).__name__}); is the database up and migrated "
+            "(`wordcrowd db upgrade`)?"
+        ) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise click.ClickException(f"cannot read clips from the blob store: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the release: {exc.strerror or exc}") from None
+    click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
+               f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")
