@@ -1,0 +1,233 @@
+"""The collector's admin commands: serve, db, campaign, curator (thin wrappers over the store)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from alembic.util import CommandError
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from collector.campaigns import CampaignError, create_campaign, ensure_default_campaign, list_campaigns
+from collector.db import session_scope
+from collector.migrate import current_revision, upgrade
+from collector.models import Clip, Curator
+from collector.settings import load_settings
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MIN_PASSWORD_LENGTH = 8
+
+
+def _settings() -> dict[str, Any]:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn the database's own failures (bad URL, server down, unknown revision) into one sentence."""
+    try:
+        yield
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # ImportError: a driver not installed
+        raise click.ClickException(f"WORDCROWD_DATABASE_URL {_masked(url)!r} is not usable: {exc}") from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise click.ClickException(f"cannot use the database {_masked(url)}: {reason}") from None
+    except CommandError as exc:
+        raise click.ClickException(f"cannot migrate the database {_masked(url)}: {exc}") from None
+
+
+def _migrated_url(settings: dict[str, Any]) -> str:
+    # every admin command may be the first one run on a fresh data directory; upgrade is idempotent
+    url = settings["DATABASE_URL"]
+    with store_errors(url):
+        upgrade(url)
+    return url
+
+
+def _browser_url(host: str, port: int) -> str:
+    # a wildcard address is where the server listens, not something a browser can open
+    shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="gunicorn worker processes (default: WORDCROWD_WORKERS; 0: one per core, at least 2).",
+)
+@click.option("--dev", is_flag=True, help="Use Flask's development server (debugger, reloader) instead.")
+def serve(host: str, port: int, workers: int | None, dev: bool) -> None:
+    """Migrate the database, seed the default campaign and serve the collector."""
+    settings = _settings()
+    url = _migrated_url(settings)
+    with store_errors(url), session_scope(url) as session:
+        try:
+            ensure_default_campaign(session, settings["DEFAULT_CAMPAIGN"])
+        except CampaignError as exc:
+            raise click.ClickException(f"WORDCROWD_DEFAULT_CAMPAIGN: {exc}") from None
+    click.echo(f"wordcrowd collector: open {_browser_url(host, port)}")
+    if dev:
+        from collector import create_app
+
+        create_app().run(host=host, port=port, debug=True)
+        return
+    from collector.server import serve as serve_with_gunicorn
+
+    serve_with_gunicorn(host, port, settings["WORKERS"] if workers is None else workers)
+
+
+@click.group()
+def db() -> None:
+    """Manage the database schema (Alembic migrations shipped with wordcrowd)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (safe to repeat)."""
+    url = _migrated_url(_settings())
+    with store_errors(url):
+        click.echo(f"database {_masked(url)} is at revision {current_revision(url)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's schema revision."""
+    url = _settings()["DATABASE_URL"]
+    with store_errors(url):
+        revision = current_revision(url)
+    click.echo(revision or "none: the database was never migrated (run `wordcrowd db upgrade`)")
+
+
+@click.group()
+def campaign() -> None:
+    """Create and list campaigns."""
+
+
+def _split(values: str | None) -> list[str] | None:
+    return None if values is None else [value.strip() for value in values.split(",")]
+
+
+@campaign.command("create")
+@click.argument("slug")
+@click.option("--keywords", required=True, help="Comma-separated keywords, e.g. yes,no,stop.")
+@click.option("--title", help="Title shown to contributors (default: the slug).")
+@click.option("--language", default="en", show_default=True, help="BCP-47 language tag, e.g. en-GB.")
+@click.option("--licenses", "spdx_ids", help="Comma-separated SPDX ids allowed (default: all known).")
+@click.option("--target", default=1000, show_default=True, type=int, help="Clips wanted per keyword.")
+@click.option("--description", default="", help="A longer description for contributors.")
+def campaign_create(
+    slug: str,
+    keywords: str,
+    title: str | None,
+    language: str,
+    spdx_ids: str | None,
+    target: int,
+    description: str,
+) -> None:
+    """Create a campaign SLUG asking for the given keywords."""
+    url = _migrated_url(_settings())
+    with store_errors(url), session_scope(url) as session:
+        try:
+            made = create_campaign(session, slug, _split(keywords) or [], title=title, language=language,
+                                   licenses=_split(spdx_ids), target_count=target, description=description)
+        except CampaignError as exc:
+            raise click.ClickException(str(exc)) from None
+        words = ", ".join(keyword.word for keyword in made.keywords)
+    click.echo(f"created campaign {made.slug} ({made.language}; {', '.join(made.licenses)}): {words}")
+
+
+@campaign.command("list")
+def campaign_list() -> None:
+    """List campaigns with their language, licences, clip counts and keywords."""
+    url = _migrated_url(_settings())
+    with store_errors(url), session_scope(url) as session:
+        per_campaign = select(Clip.campaign_id, func.count()).group_by(Clip.campaign_id)
+        counts = dict(session.execute(per_campaign).all())
+        rows = [
+            (c.slug, c.language, ",".join(c.licenses), str(counts.get(c.id, 0)),
+             ",".join(k.word for k in c.keywords), c.title)
+            for c in list_campaigns(session)
+        ]
+    _echo_table(("SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "TITLE"), rows)
+
+
+def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+@click.group()
+def curator() -> None:
+    """Manage curator accounts (people who review clips and publish releases)."""
+
+
+def check_username(username: str) -> str:
+    """Return username if it is 1–64 of letters, digits, '.', '_' or '-' (letter or digit first)."""
+    if not USERNAME.fullmatch(username):
+        raise ValueError(f"username {username!r} must be 1 to 64 of letters, digits, '.', '_' or '-'")
+    return username
+
+
+def add_curator(session: Session, username: str, password: str) -> Curator:
+    """Add a curator with a salted password hash; raise ValueError for a bad or taken name, short password."""
+    check_username(username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalars(select(Curator).where(Curator.username == username)).first() is not None:
+        raise ValueError(f"curator {username!r} already exists")
+    added = Curator(username=username, password_hash=generate_password_hash(password))
+    session.add(added)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()  # only a concurrent add of the same name gets here
+        raise ValueError(f"curator {username!r} already exists") from None
+    return added
+
+
+def _read_password(from_stdin: bool) -> str:
+    if not from_stdin:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.ClickException("no password on standard input (expected one line)")
+    return line
+
+
+@curator.command("add")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def curator_add(username: str, password_stdin: bool) -> None:
+    """Add a curator USERNAME (asks for the password twice unless --password-stdin)."""
+    try:
+        check_username(username)  # before asking for a password that would be wasted
+        password = _read_password(password_stdin)
+        url = _migrated_url(_settings())
+        with store_errors(url), session_scope(url) as session:
+            add_curator(session, username, password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added curator {username}")
