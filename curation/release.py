@@ -34,9 +34,10 @@ TSV_COLUMNS = (
     "path", "keyword", "speaker_id", "split", "license", "consent_version", "age", "gender", "accent",
     "language", "up_votes", "down_votes", "status", "duration_ms", "snr_db", "rms_dbfs", "sha256", "source",
 )
-# Common Voice publishes age and gender only for values at least this many speakers share.
+# Common Voice publishes age and gender only for values at least this many speakers share; accent is free
+# text, so a rare accent could single a speaker out just as well and is suppressed by the same rule.
 MIN_SPEAKERS_PER_VALUE = 5
-SUPPRESSED_FIELDS = ("age", "gender")
+SUPPRESSED_FIELDS = ("age", "gender", "accent")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _KEYWORD_DIR = re.compile(r"^[^/\\\x00]+$")
 
@@ -230,7 +231,7 @@ def _field(demographics: Any, name: str) -> str:
 
 
 def suppress_small_cells(entries: Sequence[Entry]) -> None:
-    """Blank, in the whole release, every age or gender value that fewer than 5 speakers carry."""
+    """Blank, in the whole release, every age, gender or accent value that fewer than 5 speakers carry."""
     for name in SUPPRESSED_FIELDS:
         speakers: dict[str, set[str]] = defaultdict(set)
         for entry in entries:

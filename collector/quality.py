@@ -1,0 +1,224 @@
+"""Quality metrics of an upload, speech detection on its canonical window, and the rules built on them.
+
+Every threshold is a module constant and the rules read only a `Quality` (the metrics stored with each
+clip), so curation can re-threshold stored clips later without decoding anything again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import webrtcvad
+
+from collector.audio import DEFAULT_LIMITS, IngestError, IngestLimits, stream_error
+from collector.canonical import CANONICAL_RATE_HZ, CanonicalWindow
+
+# Hard rejects (DESIGN §5)
+SILENT_PEAK_DBFS = -40.0  # a peak below this is silence [senselab]
+SILENT_FRACTION = 0.99  # this share of samples below SILENT_SAMPLE_LEVEL is silence [senselab]
+SILENT_SAMPLE_LEVEL = 0.01  # relative to the peak, as senselab measures it on peak-normalised audio
+MIN_SPEECH_MS = 150  # less speech than this in the canonical window is no word [Silero: 250 ms]
+# Review flags (DESIGN §5)
+CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipped
+MAX_CLIPPED_FRACTION = 1e-4  # [senselab]
+LOW_SNR_DB = 20.0  # [senselab]
+VERY_LOW_SNR_DB = 10.0  # [senselab]
+MAX_DC_OFFSET = 0.01  # of full scale
+# Speech detection
+VAD_MODE = 3  # webrtcvad's most aggressive: modes 1–2 call a steady 440 Hz tone speech, mode 3 does not
+VAD_FRAME = CANONICAL_RATE_HZ * 30 // 1000  # 30 ms frames of 16 kHz int16
+# webrtcvad judges absolute level: a clean word peaking at -30 dBFS lost half its frames. Its input is
+# peak-normalised (gain at most VAD_MAX_GAIN_DB), which makes detection level-independent down to the
+# silence threshold.
+VAD_PEAK = 0.9
+VAD_MAX_GAIN_DB = 40.0
+# webrtcvad calls the first ~3 frames of a fresh detector speech; it is primed with this many frames of the
+# window's start played backwards, which adapts it to the recording without a click at the seam.
+VAD_PRIMING_FRAMES = 5
+# webrtcvad takes white noise at -25 dBFS for speech; a speech frame must also be this much louder than the
+# noise floor (the mean power of the quietest tenth of the frames).
+SPEECH_GATE_DB = 3.0
+NOISE_FLOOR_SHARE = 0.10
+MERGE_GAP_MS = 150  # speech separated by less is one segment (stop closures inside a word, clipped peaks)
+DBFS_FLOOR = -120.0  # stands for -inf (digital silence) so every metric stays JSON-safe
+SNR_CAP_DB = 100.0  # stands for +inf (speech over digital silence)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """DESIGN §5 metrics of one upload; field names match the collector.models.Clip columns."""
+
+    duration_ms: int  # of the upload
+    sample_rate_hz: int  # of the upload
+    channels: int  # of the upload
+    peak_dbfs: float  # of the upload, all channels
+    rms_dbfs: float  # of the upload, all channels
+    clipped_fraction: float  # of the upload's samples at or beyond CLIP_LEVEL
+    dc_offset: float  # mean sample of the upload, in full scale (signed)
+    snr_db: float  # speech frames against non-speech frames of the canonical window
+    speech_ms: int  # in the canonical window
+    speech_segments: int  # in the canonical window
+    speech_at_edge: bool  # speech in the first or last frame of the upload's audio in the canonical window
+
+    def as_dict(self) -> dict:
+        """Return the metrics as a JSON-safe dict (finite numbers only)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Level metrics of an upload's samples."""
+
+    peak_dbfs: float
+    rms_dbfs: float
+    clipped_fraction: float
+    dc_offset: float
+    silent_fraction: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    """What the voice-activity detector found in a canonical window."""
+
+    speech_ms: int
+    segments: int
+    at_edge: bool
+    snr_db: float
+
+
+def dbfs(amplitude: float) -> float:
+    """Convert an amplitude (full scale = 1) to dBFS, floored at DBFS_FLOOR."""
+    if amplitude <= 10 ** (DBFS_FLOOR / 20):
+        return DBFS_FLOOR
+    return round(20 * math.log10(amplitude), 2)
+
+
+def measure_levels(samples: np.ndarray, dc_offset: float) -> Levels:
+    """Measure peak, RMS, clipping and silence over every sample of every channel (finite samples only)."""
+    flat = samples.reshape(-1)
+    magnitude = np.abs(flat)
+    peak = float(magnitude.max()) if flat.size else 0.0
+    power = float(np.dot(flat, flat)) / max(flat.size, 1)
+    clipped = np.count_nonzero(magnitude >= CLIP_LEVEL) / max(flat.size, 1)
+    silent = np.count_nonzero(magnitude < peak * SILENT_SAMPLE_LEVEL) / max(flat.size, 1)
+    return Levels(dbfs(peak), dbfs(math.sqrt(power)), float(clipped), round(dc_offset, 6), float(silent))
+
+
+def _frame_starts(length: int) -> np.ndarray:
+    """Return 30 ms frame starts covering `length` samples; a last frame ends exactly at the end."""
+    starts = np.arange(0, length - VAD_FRAME + 1, VAD_FRAME)
+    if length % VAD_FRAME and length >= VAD_FRAME:
+        starts = np.append(starts, length - VAD_FRAME)
+    return starts
+
+
+def _normalised(content: np.ndarray) -> np.ndarray:
+    """Scale int16 samples so their peak is VAD_PEAK of full scale (never by more than VAD_MAX_GAIN_DB)."""
+    peak = max(int(content.max()), -int(content.min()), 1)
+    gain = min(VAD_PEAK * 32767 / peak, 10 ** (VAD_MAX_GAIN_DB / 20))
+    return np.clip(np.rint(content * np.float32(gain)), -32768, 32767).astype("<i2")
+
+
+def _vad_decisions(content: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Run webrtcvad over the frames of peak-normalised content, primed on its reversed start."""
+    content = _normalised(content)
+    vad = webrtcvad.Vad(VAD_MODE)
+    primer = content[:VAD_PRIMING_FRAMES * VAD_FRAME][::-1].tobytes()
+    for offset in range(0, len(primer) - 2 * VAD_FRAME + 1, 2 * VAD_FRAME):
+        vad.is_speech(primer[offset:offset + 2 * VAD_FRAME], CANONICAL_RATE_HZ)
+    buffer = memoryview(content.tobytes())
+    return np.array([vad.is_speech(buffer[2 * s:2 * (s + VAD_FRAME)], CANONICAL_RATE_HZ) for s in starts])
+
+
+def _snr_db(power: np.ndarray, speech: np.ndarray, floor: float) -> float:
+    """Compare the mean power of speech frames with that of the other frames (or the noise floor)."""
+    if not speech.any():
+        return 0.0
+    signal = float(power[speech].mean())
+    noise = float(power[~speech].mean()) if not speech.all() else floor
+    if noise <= 0.0:
+        return SNR_CAP_DB
+    return round(max(-SNR_CAP_DB, min(SNR_CAP_DB, 10 * math.log10(max(signal, 1e-12) / noise))), 2)
+
+
+def _fill_gaps(speech: np.ndarray) -> np.ndarray:
+    """Turn pauses shorter than MERGE_GAP_MS between speech frames into speech (the hangover)."""
+    spoken = np.flatnonzero(speech)
+    filled = speech.copy()
+    for before, after in zip(spoken[:-1], spoken[1:], strict=True):
+        if 1 < after - before and (after - before - 1) * VAD_FRAME * 1000 < MERGE_GAP_MS * CANONICAL_RATE_HZ:
+            filled[before + 1:after] = True
+    return filled
+
+
+def _speech_samples(starts: np.ndarray, speech: np.ndarray) -> int:
+    """Count the samples covered by speech frames (the last frame may overlap the one before)."""
+    spoken = starts[speech]
+    if not len(spoken):
+        return 0
+    return int(np.minimum(np.diff(spoken), VAD_FRAME).sum()) + VAD_FRAME
+
+
+def _frame_powers(content: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Return each frame's power in full-scale units, without its mean so a DC offset is no noise."""
+    frames = content[starts[:, None] + np.arange(VAD_FRAME)].astype(np.float32) * (1 / 32768)
+    frames -= frames.mean(axis=1, keepdims=True)
+    return np.einsum("ij,ij->i", frames, frames) / VAD_FRAME
+
+
+def detect_speech(window: CanonicalWindow) -> Speech:
+    """Find speech in the upload's audio inside the canonical window: amount, segments, edges, SNR."""
+    content = window.content
+    starts = _frame_starts(len(content))
+    if not len(starts):
+        return Speech(0, 0, False, 0.0)
+    power = _frame_powers(content, starts)
+    floor = float(np.sort(power)[: max(1, int(len(power) * NOISE_FLOOR_SHARE))].mean())
+    voiced = _vad_decisions(content, starts) & (power > floor * 10 ** (SPEECH_GATE_DB / 10))
+    speech = _fill_gaps(voiced)
+    segments = int(np.count_nonzero(np.diff(speech.astype(np.int8)) == 1)) + int(speech[0])
+    return Speech(_speech_samples(starts, speech) * 1000 // CANONICAL_RATE_HZ, segments,
+                  bool(speech[0] or speech[-1]), _snr_db(power, speech, floor))
+
+
+def _silent() -> IngestError:
+    return IngestError("silent", "The recording is silent; please check the microphone and try again.", 422)
+
+
+def silent_error(levels: Levels) -> IngestError | None:
+    """Return the silent error when nearly every sample is quiet relative to the peak, else None."""
+    return _silent() if levels.silent_fraction >= SILENT_FRACTION else None
+
+
+def reject_reason(quality: Quality, limits: IngestLimits = DEFAULT_LIMITS) -> IngestError | None:
+    """Return why metrics make a clip unusable (the first hard rule it breaks), or None."""
+    error = stream_error(quality.sample_rate_hz, quality.duration_ms / 1000, limits)
+    if error:
+        return error
+    if quality.peak_dbfs < SILENT_PEAK_DBFS:
+        return _silent()
+    if quality.speech_ms < MIN_SPEECH_MS:
+        return IngestError("no_speech", "No speech was heard in the recording; please say the word clearly.",
+                           422)
+    return None
+
+
+def review_flags(quality: Quality) -> list[str]:
+    """Return the reason codes for which a person should review an accepted clip (empty: none)."""
+    flags = []
+    if quality.clipped_fraction > MAX_CLIPPED_FRACTION:
+        flags.append("clipping")
+    if quality.snr_db < VERY_LOW_SNR_DB:
+        flags.append("very_low_snr")
+    elif quality.snr_db < LOW_SNR_DB:
+        flags.append("low_snr")
+    if quality.speech_at_edge:
+        flags.append("cut_off")
+    if quality.speech_segments > 1:
+        flags.append("extra_speech")
+    if abs(quality.dc_offset) > MAX_DC_OFFSET:
+        flags.append("dc_offset")
+    return flags
