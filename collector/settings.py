@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
         "120 per minute",
         "uploads allowed per contributor (Flask-Limiter syntax)",
     ),
+    Setting("WORDCROWD_RATELIMIT_CONTRIBUTORS", "30 per hour", "new contributors per client address"),
     Setting(
         "WORDCROWD_RATELIMIT_DEFAULT",
         "600 per minute",

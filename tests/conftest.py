@@ -117,7 +117,12 @@ def make_test_app(tmp_path, database_url: str, storage_url: str | None = None, *
 @pytest.fixture
 def app(tmp_path, db_url):
     """The collector on a fresh database (SQLite, then PostgreSQL) and a local blob store."""
-    return make_test_app(tmp_path, db_url)
+    app = make_test_app(tmp_path, db_url)
+    yield app
+    with app.app_context():  # close pooled connections before the test database is dropped
+        from collector.db import get_engine
+
+        get_engine().dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,243 @@
+"""Clips: store one all-or-nothing, read, list, delete, the review queue, prompts and the orphan sweep."""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from collector.blobs import BlobStore
+from collector.errors import Conflict, NotFound
+from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote
+
+log = logging.getLogger(__name__)
+
+# the quality metrics stored per clip (DESIGN §5); ingest's Quality names its fields the same way
+METRIC_COLUMNS = (
+    "duration_ms", "sample_rate_hz", "channels", "peak_dbfs", "rms_dbfs", "clipped_fraction", "dc_offset",
+    "snr_db", "speech_ms", "speech_segments", "speech_at_edge",
+)
+CONTENT_TYPES = {
+    "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm",
+    "mp3": "audio/mpeg", "m4a": "audio/mp4", "aac": "audio/aac",
+}
+BLOB_PREFIXES = ("clips/", "originals/")
+SWEEP_BATCH = 500
+
+
+def new_clip_id() -> str:
+    """Return a clip id in the UUIDv7 layout: 48 bits of milliseconds, then 74 random bits (32 hex)."""
+    # the time inside lets sweep_orphans date a blob from its key alone; 74 random bits keep it unguessable
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | secrets.randbits(12) << 64
+    value |= 0b10 << 62 | secrets.randbits(62)
+    return f"{value:032x}"
+
+
+def clip_id_time(clip_id: str) -> float | None:
+    """Return the creation time (Unix seconds) inside a new_clip_id(), or None for any other name."""
+    if len(clip_id) != 32 or clip_id[12] != "7":
+        return None
+    try:
+        return int(clip_id[:12], 16) / 1000
+    except ValueError:
+        return None
+
+
+def clip_quality(clip: Clip) -> dict[str, Any]:
+    """Return the clip's stored quality metrics."""
+    return {name: getattr(clip, name) for name in METRIC_COLUMNS}
+
+
+def clip_summary(clip: Clip) -> dict[str, Any]:
+    """Return what a contributor sees of one of their clips."""
+    return {
+        "clip_id": clip.public_id,
+        "campaign": clip.campaign.slug,
+        "keyword": clip.keyword.word,
+        "status": clip.status,
+        "verdict": clip.auto_verdict,
+        "flags": list(clip.flags or []),
+        "quality": clip_quality(clip),
+        "created_at": _utc(clip.created_at).isoformat(),
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored in UTC), PostgreSQL aware ones: answer the same either way
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def find_keyword(campaign: Campaign, word: object) -> Keyword | None:
+    """Return the campaign's keyword spelled `word` (case and surrounding spaces ignored), or None."""
+    if not isinstance(word, str):
+        return None
+    wanted = word.strip().lower()
+    return next((keyword for keyword in campaign.keywords if keyword.word == wanted), None)
+
+
+def find_clip(session: Session, clip_id: str, *, lock: bool = False) -> Clip | None:
+    """Return the clip with this public id, or None; lock=True holds its row until commit (votes)."""
+    query = select(Clip).where(Clip.public_id == clip_id)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def _duplicate(session: Session, campaign: Campaign, sha256: str) -> Conflict | None:
+    if session.scalar(select(Clip.id).where(Clip.campaign_id == campaign.id, Clip.sha256 == sha256)) is None:
+        return None
+    return Conflict("duplicate", "This recording is already in the campaign.")
+
+
+def _delete_blobs(store: BlobStore, keys: Iterable[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:  # the answer stands; sweep_orphans removes what is left behind
+            log.exception("could not delete blob %s; sweep_orphans will", key)
+
+
+def store_clip(session: Session, store: BlobStore, *, campaign: Campaign, keyword: Keyword,
+               contributor: Contributor, consent: Consent, ingested: Any, source: str = "web") -> Clip:
+    """Write both blobs, then insert and commit the row; on any failure remove the blobs (all or nothing)."""
+    duplicate = _duplicate(session, campaign, ingested.sha256)
+    if duplicate is not None:
+        raise duplicate
+    clip_id = new_clip_id()
+    fmt = ingested.original_format
+    keys = (f"clips/{campaign.slug}/{clip_id}.wav", f"originals/{campaign.slug}/{clip_id}.{fmt}")
+    written: list[str] = []
+    try:
+        blobs = (ingested.canonical_wav, ingested.original)
+        for key, data, content_type in zip(keys, blobs, ("audio/wav", CONTENT_TYPES.get(fmt)), strict=True):
+            written.append(key)  # before put: a put that fails half-way may still leave an object
+            store.put(key, data, content_type or "application/octet-stream")
+        clip = Clip(
+            public_id=clip_id, campaign_id=campaign.id, keyword_id=keyword.id, contributor_id=contributor.id,
+            consent_id=consent.id, source=source, canonical_key=keys[0], original_key=keys[1],
+            original_format=fmt, original_bytes=len(ingested.original),
+            original_sha256=ingested.original_sha256, sha256=ingested.sha256,
+            auto_verdict=ingested.verdict, flags=list(ingested.flags), status="pending",
+            **{name: getattr(ingested.quality, name) for name in METRIC_COLUMNS},
+        )
+        session.add(clip)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        _delete_blobs(store, written)
+        # the unique (campaign, sha256) constraint caught a concurrent upload of the same recording
+        duplicate = _duplicate(session, campaign, ingested.sha256)
+        if duplicate is not None:
+            raise duplicate from None
+        raise
+    except BaseException:
+        session.rollback()
+        _delete_blobs(store, written)
+        raise
+    return clip
+
+
+def delete_clip(session: Session, store: BlobStore, clip: Clip) -> None:
+    """Delete a clip's blobs, then its row (votes and release entries cascade); commit."""
+    # blobs first: a 204 then means the audio is gone; if the commit fails, a retry finds the row again
+    for key in (clip.canonical_key, clip.original_key):
+        store.delete(key)
+    session.delete(clip)
+    session.commit()
+
+
+def contributor_clips(session: Session, contributor: Contributor) -> list[Clip]:
+    """Return the contributor's clips, newest first."""
+    query = (
+        select(Clip)
+        .options(selectinload(Clip.keyword), selectinload(Clip.campaign))
+        .where(Clip.contributor_id == contributor.id)
+        .order_by(Clip.created_at.desc(), Clip.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def readable_clip(session: Session, clip_id: str, contributor: Contributor | None,
+                  curator: Curator | None) -> Clip:
+    """Return the clip if the caller may hear it (own, in a review queue, or a curator), else raise 404."""
+    clip = find_clip(session, clip_id)
+    if clip is not None:
+        if curator is not None:
+            return clip
+        if contributor is not None and (clip.contributor_id == contributor.id or clip.status == "pending"):
+            return clip
+    raise NotFound("not_found", "There is no such clip, or it is not yours to hear.")
+
+
+def review_queue(session: Session, campaign: Campaign, voter: Contributor, count: int) -> list[Clip]:
+    """Return the campaign's pending clips the voter may judge (not own, not voted), fewest votes first."""
+    voted = select(Vote.clip_id).where(Vote.voter_id == voter.id)
+    query = (
+        select(Clip)
+        .options(selectinload(Clip.keyword))
+        .where(Clip.campaign_id == campaign.id, Clip.status == "pending", Clip.contributor_id != voter.id,
+               Clip.id.not_in(voted))
+        .order_by(Clip.up_votes + Clip.down_votes, Clip.created_at, Clip.id)
+        .limit(count)
+    )
+    return list(session.scalars(query))
+
+
+def _clip_counts(session: Session, campaign: Campaign, contributor: Contributor | None) -> dict[int, int]:
+    query = select(Clip.keyword_id, func.count()).where(
+        Clip.campaign_id == campaign.id, Clip.status != "invalidated"
+    ).group_by(Clip.keyword_id)
+    if contributor is not None:
+        query = query.where(Clip.contributor_id == contributor.id)
+    return dict(session.execute(query).all())
+
+
+def prompts(session: Session, campaign: Campaign, contributor: Contributor, count: int,
+            rng: random.Random | None = None) -> list[str]:
+    """Return `count` keywords to record: fewest accepted clips first, then fewest by this contributor."""
+    rng = rng or random.Random()
+    everyone = _clip_counts(session, campaign, None)
+    mine = _clip_counts(session, campaign, contributor)
+    # each pick counts as one more clip, so asking for more prompts than keywords goes round them all
+    ranks = {kw.id: [everyone.get(kw.id, 0), mine.get(kw.id, 0), rng.random(), kw.word]
+             for kw in campaign.keywords}
+    chosen = []
+    for _ in range(count if ranks else 0):
+        rank = min(ranks.values())
+        chosen.append(rank[3])
+        rank[0], rank[1], rank[2] = rank[0] + 1, rank[1] + 1, rng.random()
+    return chosen
+
+
+def _batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
+    while batch := list(islice(keys, size)):
+        yield batch
+
+
+def sweep_orphans(session: Session, store: BlobStore, older_than_s: float = 3600) -> list[str]:
+    """Delete blobs under clips/ and originals/ that no clip row names (a crash between write and commit)."""
+    cutoff = time.time() - older_than_s
+    deleted: list[str] = []
+    for prefix in BLOB_PREFIXES:
+        column = Clip.canonical_key if prefix == "clips/" else Clip.original_key
+        for batch in _batches(iter(store.keys(prefix)), SWEEP_BATCH):
+            # only keys dated by their clip id and old enough: a younger blob may belong to an upload
+            # whose row is about to be committed, and an undated one was not written by store_clip
+            dated = [key for key in batch if (clip_id_time(_stem(key)) or cutoff) < cutoff]
+            known = set(session.scalars(select(column).where(column.in_(dated)))) if dated else set()
+            for key in dated:
+                if key not in known:
+                    store.delete(key)
+                    deleted.append(key)
+    return deleted
+
+
+def _stem(key: str) -> str:
+    return key.rsplit("/", 1)[-1].split(".", 1)[0]

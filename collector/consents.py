@@ -1,0 +1,79 @@
+"""Consent: what a campaign asks contributors to agree to, and the record of each agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import licenses
+from collector.errors import BadRequest, Conflict
+from collector.models import Campaign, Consent, Contributor, utcnow
+
+
+def consent_document(campaign: Campaign) -> dict[str, Any]:
+    """Return the campaign's current consent: version, text and the licences a contributor may choose."""
+    return {
+        "version": campaign.consent_version,
+        "text": licenses.consent_text(campaign.consent_version),
+        "licenses": [
+            {"spdx": lic.spdx, "name": lic.name, "url": lic.url}
+            for lic in (licenses.get_license(spdx) for spdx in campaign.licenses)
+        ],
+    }
+
+
+def active_consent(session: Session, contributor: Contributor, campaign: Campaign) -> Consent | None:
+    """Return the contributor's consent in force for this campaign, or None."""
+    return session.scalar(
+        select(Consent).where(
+            Consent.contributor_id == contributor.id,
+            Consent.campaign_id == campaign.id,
+            Consent.withdrawn_at.is_(None),
+            Consent.superseded_at.is_(None),
+        ).order_by(Consent.granted_at.desc(), Consent.id.desc())
+    )
+
+
+def grant_consent(session: Session, contributor: Contributor, campaign: Campaign, *, consent_version: str,
+                  license: str, age_confirmed: bool, demographics_opt_in: bool) -> Consent:
+    """Record a consent after checking it against the campaign; it supersedes the previous one. No commit."""
+    if consent_version != campaign.consent_version:
+        raise Conflict("consent_version_outdated",
+                       f"Consent version {consent_version!r} is not the campaign's current one "
+                       f"({campaign.consent_version!r}); read it again and accept that one.")
+    if license not in campaign.licenses:
+        raise BadRequest("license_not_allowed",
+                         f"Licence {license!r} is not offered by this campaign; choose one of "
+                         f"{', '.join(campaign.licenses)}.")
+    if age_confirmed is not True:
+        raise BadRequest("age_not_confirmed", "Contributors must confirm they are old enough to consent.")
+    now = utcnow()
+    previous = active_consent(session, contributor, campaign)
+    if previous is not None:
+        previous.superseded_at = now  # clips keep pointing at the consent they were given under
+    consent = Consent(
+        contributor_id=contributor.id,
+        campaign_id=campaign.id,
+        consent_version=consent_version,
+        consent_sha256=licenses.consent_sha256(consent_version),
+        license=license,
+        age_confirmed=True,
+        demographics_opt_in=demographics_opt_in,
+        granted_at=now,
+    )
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def withdraw_all(session: Session, contributor: Contributor) -> int:
+    """Mark every consent of the contributor withdrawn (kept as the record); return how many. No commit."""
+    consents = session.scalars(
+        select(Consent).where(Consent.contributor_id == contributor.id, Consent.withdrawn_at.is_(None))
+    ).all()
+    now = utcnow()
+    for consent in consents:
+        consent.withdrawn_at = now
+    return len(consents)

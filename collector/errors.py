@@ -1,0 +1,140 @@
+"""API errors: a small exception hierarchy and the one translator that turns any failure into JSON."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+API_PREFIX = "/api/"
+
+log = logging.getLogger(__name__)
+
+# werkzeug's exceptions by status, renamed to the API's snake_case codes
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    """A failure the client can act on: a snake_case code, a sentence for a person, an HTTP status."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or self.status
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    """400: the request itself is wrong."""
+
+    status = 400
+
+
+class Unauthorized(ApiError):
+    """401: no bearer token, or one that names nobody."""
+
+    status = 401
+
+
+class Forbidden(ApiError):
+    """403: known caller, not allowed (no consent, own clip)."""
+
+    status = 403
+
+
+class NotFound(ApiError):
+    """404: unknown, or not the caller's to see (the two are never told apart)."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """409: the request clashes with what is stored (duplicate clip, second vote, old consent)."""
+
+    status = 409
+
+
+def validation_error(field: str, message: str) -> BadRequest:
+    """Return the 400 for a body field of the wrong type or value; the message names the field."""
+    return BadRequest("validation_error", f"{field}: {message}")
+
+
+def is_api_request() -> bool:
+    """True when the current request is for the JSON API (its errors are JSON, the pages' are HTML)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def error_response(code: str, message: str, status: int,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    """Return the API's error shape: {"error": {"code", "message"}} with the status."""
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    response.headers.update(dict(headers or {}))
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response | HTTPException:
+    if not is_api_request():
+        return exc  # pages keep werkzeug's (or their own) HTML
+    status = exc.code or 500
+    code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
+    message = (exc.description or exc.name).strip()
+    if status == 413:
+        message = "The upload is larger than this server accepts."
+    elif status == 429:  # werkzeug's description is only the limit ("2 per 1 minute")
+        message = f"Too many requests (the limit is {message}); wait as long as Retry-After says."
+    return error_response(code, message, status, headers)
+
+
+def _api_error(exc: ApiError) -> Response:
+    return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+
+def _ingest_error(exc: Exception) -> Response:
+    return error_response(exc.code, exc.message, exc.status)  # type: ignore[attr-defined]
+
+
+def _unexpected(exc: Exception) -> Response | HTTPException:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    # a bug: the traceback goes to the log (it names no person), the client gets one sentence
+    log.exception("unhandled error on %s %s", request.method, request.url_rule or "(no route)")
+    if not is_api_request():
+        return InternalServerError()
+    return error_response("internal_error", "Something went wrong on the server; please try again.", 500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the translator: ApiError, HTTP errors, ingest errors and anything unexpected."""
+    from collector.ingest import IngestError
+
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(IngestError, _ingest_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+              dict: "an object", type(None): "null"}
+
+
+def describe(value: Any) -> str:
+    """Name a JSON value's type the way a client would (for validation messages)."""
+    return JSON_TYPES.get(type(value), type(value).__name__)

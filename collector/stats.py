@@ -1,0 +1,40 @@
+"""Public campaign statistics: counts only, never anything about a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from collector.models import Campaign, Clip
+
+
+def campaign_stats(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """Return per-keyword clip, validated and target counts, the speaker count and the hours recorded."""
+    validated = func.sum(case((Clip.status == "validated", 1), else_=0))
+    per_keyword = {
+        keyword_id: (clips, int(valid or 0))
+        for keyword_id, clips, valid in session.execute(
+            select(Clip.keyword_id, func.count(), validated)
+            .where(Clip.campaign_id == campaign.id)
+            .group_by(Clip.keyword_id)
+        )
+    }
+    speakers, milliseconds = session.execute(
+        select(func.count(func.distinct(Clip.contributor_id)), func.coalesce(func.sum(Clip.duration_ms), 0))
+        .where(Clip.campaign_id == campaign.id)
+    ).one()
+    keywords = [
+        {"keyword": kw.word, "clips": per_keyword.get(kw.id, (0, 0))[0],
+         "validated": per_keyword.get(kw.id, (0, 0))[1], "target": kw.target_count}
+        for kw in campaign.keywords
+    ]
+    return {
+        "campaign": campaign.slug,
+        "keywords": keywords,
+        "clips": sum(k["clips"] for k in keywords),
+        "validated": sum(k["validated"] for k in keywords),
+        "speakers": int(speakers),
+        "hours": round(int(milliseconds) / 3_600_000, 4),  # of recordings as uploaded
+    }
