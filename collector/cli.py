@@ -119,6 +119,23 @@ def db_current() -> None:
     click.echo(revision or "none: the database was never migrated (run `wordcrowd db upgrade`)")
 
 
+@db.command("sweep")
+@click.option("--older-than", "older_than_s", default=3600, show_default=True, type=click.IntRange(0),
+              help="Only blobs at least this many seconds old (younger ones may belong to an upload in flight).")
+def db_sweep(older_than_s: int) -> None:
+    """Delete orphan blobs: files a crash left in the blob store without a clip row."""
+    from collector.blobs import open_blob_store
+    from collector.clips import sweep_orphans
+    from collector.db import session_scope
+
+    settings = _settings()
+    url = _migrated_url(settings)
+    store = open_blob_store(settings["STORAGE_URL"], settings["S3_ENDPOINT_URL"])
+    with store_errors(url), session_scope(url) as session:
+        removed = sweep_orphans(session, store, older_than_s=older_than_s)
+    click.echo(f"removed {len(removed)} orphan blob(s)")
+
+
 @click.group()
 def campaign() -> None:
     """Create and list campaigns."""

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # the quality metrics stored per clip (DESIGN §5); ingest's Quality names its fields the same way
 METRIC_COLUMNS = (
     "duration_ms", "sample_rate_hz", "channels", "peak_dbfs", "rms_dbfs", "clipped_fraction", "dc_offset",
-    "snr_db", "speech_ms", "speech_segments", "speech_at_edge",
+    "snr_db", "speech_ms", "speech_segments", "speech_at_edge", "silent_fraction",
 )
 CONTENT_TYPES = {
     "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm",

@@ -43,21 +43,25 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine tuned for its backend (SQLite pragmas, or a pre-pinged PostgreSQL pool)."""
+    """Create an engine tuned for its backend (SQLite pragmas, or a pre-pinged PostgreSQL pool).
+
+    Statement parameters are hidden from error messages: they can hold demographics, which logs must not.
+    """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver wordcrowd installs; a bare postgresql:// would ask for psycopg2
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
         # pool sized for a gthread worker (a few threads) plus batch work; pre-ping survives DB restarts
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800,
+                             hide_parameters=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # pysqlite's own lock wait (seconds) matches busy_timeout; the legacy transaction mode is kept on
     # purpose: a transaction starts at the first write, so writers queue on busy_timeout instead of
     # failing on a stale read snapshot.
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine
 

@@ -13,7 +13,6 @@ from collector.quality import (
     measure_levels,
     reject_reason,
     review_flags,
-    silent_error,
 )
 
 __all__ = [
@@ -73,8 +72,9 @@ def ingest(data: bytes, filename: str | None = None, mimetype: str | None = None
         duration_ms=decoded.duration_ms, sample_rate_hz=decoded.sample_rate_hz, channels=decoded.channels,
         peak_dbfs=levels.peak_dbfs, rms_dbfs=levels.rms_dbfs, clipped_fraction=levels.clipped_fraction,
         dc_offset=levels.dc_offset, snr_db=speech.snr_db, speech_ms=speech.speech_ms,
-        speech_segments=speech.segments, speech_at_edge=speech.at_edge)
-    error = silent_error(levels) or reject_reason(quality, limits)
+        speech_segments=speech.segments, speech_at_edge=speech.at_edge,
+        silent_fraction=round(levels.silent_fraction, 6))
+    error = reject_reason(quality, limits)
     if error:
         raise error
     flags = review_flags(quality)

@@ -170,6 +170,7 @@ class Clip(Base):
     speech_ms: Mapped[int] = mapped_column(Integer)
     speech_segments: Mapped[int] = mapped_column(Integer)
     speech_at_edge: Mapped[bool] = mapped_column(Boolean)
+    silent_fraction: Mapped[float] = mapped_column(Float, default=0.0)
     auto_verdict: Mapped[str] = mapped_column(String(16))  # AUTO_VERDICTS
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # reason codes
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # CLIP_STATUSES

@@ -62,6 +62,7 @@ class Quality:
     speech_ms: int  # in the canonical window
     speech_segments: int  # in the canonical window
     speech_at_edge: bool  # speech in the first or last frame of the upload's audio in the canonical window
+    silent_fraction: float = 0.0  # of the upload's samples below SILENT_SAMPLE_LEVEL × peak
 
     def as_dict(self) -> dict:
         """Return the metrics as a JSON-safe dict (finite numbers only)."""
@@ -188,17 +189,12 @@ def _silent() -> IngestError:
     return IngestError("silent", "The recording is silent; please check the microphone and try again.", 422)
 
 
-def silent_error(levels: Levels) -> IngestError | None:
-    """Return the silent error when nearly every sample is quiet relative to the peak, else None."""
-    return _silent() if levels.silent_fraction >= SILENT_FRACTION else None
-
-
 def reject_reason(quality: Quality, limits: IngestLimits = DEFAULT_LIMITS) -> IngestError | None:
     """Return why metrics make a clip unusable (the first hard rule it breaks), or None."""
     error = stream_error(quality.sample_rate_hz, quality.duration_ms / 1000, limits)
     if error:
         return error
-    if quality.peak_dbfs < SILENT_PEAK_DBFS:
+    if quality.peak_dbfs < SILENT_PEAK_DBFS or quality.silent_fraction >= SILENT_FRACTION:
         return _silent()
     if quality.speech_ms < MIN_SPEECH_MS:
         return IngestError("no_speech", "No speech was heard in the recording; please say the word clearly.",

@@ -54,6 +54,24 @@ def test_db_upgrade_and_current(env: dict[str, str], db_url: str) -> None:
     assert run(env, "db", "current").output.strip() == head_revision()
 
 
+def test_db_sweep_removes_only_old_orphans(env: dict[str, str], tmp_path) -> None:
+    """Blobs with no clip row are deleted once old enough; young ones and foreign names are kept."""
+    from collector.blobs import open_blob_store
+    from collector.clips import new_clip_id
+
+    store = open_blob_store(f"file://{tmp_path / 'instance' / 'blobs'}")
+    orphan = f"clips/kws/{new_clip_id()}.wav"
+    foreign = "clips/kws/not-a-clip-id.wav"
+    store.put(orphan, b"RIFF")
+    store.put(foreign, b"RIFF")
+    young = run(env, "db", "sweep")
+    assert young.exit_code == 0 and "removed 0 orphan" in young.output and store.exists(orphan)
+    time.sleep(0.01)
+    swept = run(env, "db", "sweep", "--older-than", "0")
+    assert swept.exit_code == 0 and "removed 1 orphan" in swept.output, swept.output
+    assert not store.exists(orphan) and store.exists(foreign)
+
+
 def test_campaign_create_and_list(env: dict[str, str], db_url: str) -> None:
     env = {**env, "WORDCROWD_DATABASE_URL": db_url}
     created = run(env, "campaign", "create", "kws", "--keywords", "Yes, no ,stop", "--title", "Yes, no, stop",

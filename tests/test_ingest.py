@@ -287,7 +287,7 @@ def test_quality_is_json_safe_even_over_digital_silence() -> None:
     assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict
     assert set(as_dict) == {
         "duration_ms", "sample_rate_hz", "channels", "peak_dbfs", "rms_dbfs", "clipped_fraction", "dc_offset",
-        "snr_db", "speech_ms", "speech_segments", "speech_at_edge"}
+        "snr_db", "speech_ms", "speech_segments", "speech_at_edge", "silent_fraction"}
 
 
 # --- silence and non-speech --------------------------------------------------------------------------------

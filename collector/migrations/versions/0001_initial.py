@@ -162,6 +162,7 @@ def upgrade() -> None:
         sa.Column("speech_ms", sa.Integer(), nullable=False),
         sa.Column("speech_segments", sa.Integer(), nullable=False),
         sa.Column("speech_at_edge", sa.Boolean(), nullable=False),
+        sa.Column("silent_fraction", sa.Float(), nullable=False),
         sa.Column("auto_verdict", sa.String(length=16), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
