@@ -260,19 +260,22 @@ def record(results: list[dict], args: argparse.Namespace) -> None:
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
         f"command: `{command}`; gunicorn workers: {args.workers}; {args.contributors} contributors in "
         f"{args.clients} client processes on the same machine; 1-second 48 kHz 16-bit WAV uploads.\n",
-        "| database | clips | clips/s | p50 ms | p99 ms | errors | acknowledged | missing rows | missing blobs |",
+        "| database | clips | clips/s | p50 ms | p99 ms | errors | acknowledged | missing rows "
+        "| missing blobs |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(f"| {r['db']} | {r['clips']} | {r['clips_per_s']} | {r['p50_ms']} | {r['p99_ms']} | "
-                     f"{r['errors'] or 0} | {r['acknowledged']} | {r['missing_rows']} | {r['missing_blobs']} |")
+                     f"{r['errors'] or 0} | {r['acknowledged']} | {r['missing_rows']} "
+                     f"| {r['missing_blobs']} |")
     with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
         out.write("\n".join(lines) + "\n")
 
 
 def main() -> None:
     """Parse arguments, run each database, print and record the figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the timed load")
     parser.add_argument("--contributors", type=int, default=32, help="concurrent contributors")

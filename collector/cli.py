@@ -121,7 +121,7 @@ def db_current() -> None:
 
 @db.command("sweep")
 @click.option("--older-than", "older_than_s", default=3600, show_default=True, type=click.IntRange(0),
-              help="Only blobs at least this many seconds old (younger ones may belong to an upload in flight).")
+              help="Only blobs at least this old (younger ones may belong to an upload in flight).")
 def db_sweep(older_than_s: int) -> None:
     """Delete orphan blobs: files a crash left in the blob store without a clip row."""
     from collector.blobs import open_blob_store

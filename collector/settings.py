@@ -28,7 +28,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WORDCROWD_STORAGE_URL", "file://$DATA_DIR/blobs", "blob store: file://DIR or s3://bucket/prefix"),
     Setting("WORDCROWD_S3_ENDPOINT_URL", None, "S3-compatible endpoint (MinIO, a test server)"),
-    Setting("WORDCROWD_SECRET_KEY", None, "sessions, CSRF, speaker-id hashing; generated once into $DATA_DIR"),
+    Setting("WORDCROWD_SECRET_KEY", None, "sessions, CSRF, speaker-id hashing; made once in $DATA_DIR"),
     Setting("WORDCROWD_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024), "largest accepted upload in bytes", int),
     Setting("WORDCROWD_MIN_CLIP_SECONDS", "0.4", "shortest accepted recording", float),
     Setting("WORDCROWD_MAX_CLIP_SECONDS", "15", "longest accepted recording", float),

@@ -54,7 +54,8 @@ def get_license(spdx: str) -> License:
 def consent_versions() -> list[str]:
     """List the consent text versions shipped with the package."""
     folder = resources.files(__package__).joinpath("consent")
-    return sorted(p.name.removeprefix("v").removesuffix(".md") for p in folder.iterdir() if p.name.endswith(".md"))
+    names = (p.name for p in folder.iterdir() if p.name.endswith(".md"))
+    return sorted(name.removeprefix("v").removesuffix(".md") for name in names)
 
 
 def consent_text(version: str) -> str:

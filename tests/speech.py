@@ -21,7 +21,8 @@ def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> bytes:
 
 
 @functools.lru_cache(maxsize=256)
-def espeak_wav(word: str, voice: str = "en", pitch: int = 50, speed: int = 150, amplitude: int = 150) -> bytes:
+def espeak_wav(word: str, voice: str = "en", pitch: int = 50, speed: int = 150,
+               amplitude: int = 150) -> bytes:
     """Speak a word with espeak-ng and return its WAV (22.05 kHz mono PCM16)."""
     if ESPEAK is None:
         raise RuntimeError("espeak-ng is not installed (make test installs it)")

@@ -1,4 +1,4 @@
-"""The walking skeleton end to end: a served collector, a synthetic crowd over HTTP, release, model, firmware."""
+"""The walking skeleton end to end: a served collector, a crowd over HTTP, release, model, firmware."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def served(tmp_path):
            "WORDCROWD_SECRET_KEY": "lifecycle-secret", "WORDCROWD_DEFAULT_CAMPAIGN": "yes-no"}
     run_cli("campaign", "create", "skeleton", "--keywords", ",".join(KEYWORDS), "--title", "Skeleton",
             env={**env})
+    log = open(tmp_path / "server.log", "wb")  # closed in finally
     proc = subprocess.Popen([str(BIN / "wordcrowd"), "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -56,6 +57,7 @@ def served(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        log.close()
 
 
 def contribute(base: str, voice: int) -> tuple[str, list[str]]:
@@ -75,7 +77,8 @@ def contribute(base: str, voice: int) -> tuple[str, list[str]]:
     clip_ids = []
     for take in range(2):
         for word in KEYWORDS:
-            wav = speech_wav(word, rate=48000, voice=VOICES[voice], pitch=40 + 10 * take, seed=voice * 10 + take)
+            wav = speech_wav(word, rate=48000, voice=VOICES[voice], pitch=40 + 10 * take,
+                             seed=voice * 10 + take)
             answer = requests.post(f"{base}/api/v1/campaigns/skeleton/clips", headers=auth, timeout=30,
                                    data={"keyword": word}, files={"audio": ("take.wav", wav, "audio/wav")})
             assert answer.status_code == 201, answer.text
@@ -89,7 +92,8 @@ def test_collect_release_train_and_export(served, tmp_path):
     tokens = [contribute(base, voice)[0] for voice in range(len(VOICES))]
     for token in tokens[:4]:  # a few peer votes, so the release carries vote counts
         auth = {"Authorization": f"Bearer {token}"}
-        queue = requests.get(f"{base}/api/v1/campaigns/skeleton/review?count=5", headers=auth, timeout=10).json()
+        queue = requests.get(f"{base}/api/v1/campaigns/skeleton/review?count=5", headers=auth,
+                             timeout=10).json()
         for clip in queue["clips"]:
             vote = requests.post(f"{base}/api/v1/clips/{clip['clip_id']}/votes", json={"valid": True},
                                  headers=auth, timeout=10)
@@ -117,7 +121,7 @@ def test_collect_release_train_and_export(served, tmp_path):
     from tflite_micro.python.tflite_micro import runtime
 
     interpreter = runtime.Interpreter.from_bytes(tflite)
-    features = np.zeros((1, 49, 40), dtype=np.int8) - 128
+    features = np.full((1, 49, 40), -128, dtype=np.int8)
     interpreter.set_input(features.reshape(interpreter.get_input_details(0)["shape"]), 0)
     interpreter.invoke()
     scores = interpreter.get_output(0)

@@ -213,7 +213,7 @@ def test_release_holds_the_right_clips_in_the_speech_commands_layout(world, tmp_
 
 
 def test_release_suppresses_small_demographic_cells(world, tmp_path):
-    """Demographics only under an opt-in; age, gender and accent values of fewer than 5 speakers are blanked."""
+    """Demographics only with an opt-in; age, gender, accent values of under 5 speakers are blanked."""
     out = tmp_path / "release"
     release(world["db_url"], world["store"], out)
     _, rows = read_tsv(out / "clips.tsv")

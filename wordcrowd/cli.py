@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "curator": "collector.cli:curator",
     "curate": "curation.cli:curate",
     "train": "training.cli:train",
+    "evaluate": "training.cli:evaluate",
     "firmware": "firmware.cli:firmware",
 }
 

@@ -1,0 +1,134 @@
+"""A small synthetic release directory (DESIGN §7) spoken by espeak-ng voices, for training tests."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from licenses import get_license
+from tests.speech import espeak_samples
+from training.dataset import which_set
+
+RATE = 16000
+KEYWORDS = ("yes", "no", "stop")
+VOICES = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029", "en+f3", "en+m3", "en-us+f2",
+          "en+m5", "en-gb-x-gbclan", "en+f4", "en-us+m2")
+COLUMNS = ("path keyword speaker_id split license consent_version age gender accent language up_votes "
+           "down_votes status duration_ms snr_db rms_dbfs sha256 source").split()
+
+
+def speaker_ids(per_split: dict[str, int]) -> dict[str, list[str]]:
+    """Pick stable 8-hex speaker ids until each split (by the Speech Commands hash rule) has its share."""
+    chosen: dict[str, list[str]] = {split: [] for split in per_split}
+    counter = 0
+    while any(len(chosen[split]) < count for split, count in per_split.items()):
+        speaker = hashlib.sha256(f"fixture-speaker-{counter}".encode()).hexdigest()[:8]
+        split = which_set(f"{speaker}_nohash_0.wav")
+        if len(chosen[split]) < per_split[split]:
+            chosen[split].append(speaker)
+        counter += 1
+    return chosen
+
+
+def loudest_second(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
+    """The 1 s window with the most energy, zero-padded evenly when the word is shorter."""
+    if len(samples) < rate:
+        pad = rate - len(samples)
+        return np.pad(samples, (pad // 2, pad - pad // 2))
+    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    start = int(np.argmax(energy[rate:] - energy[:-rate]))
+    return samples[start:start + rate]
+
+
+def spoken_clip(word: str, speaker: int, take: int, seed: int) -> np.ndarray:
+    """One canonical 1 s int16 clip of a word in a speaker's voice, with faint unique noise."""
+    voice = VOICES[speaker % len(VOICES)]
+    pitch = 30 + (speaker * 17) % 45 + 5 * take
+    speed = 130 + (speaker * 23) % 50 + 15 * take
+    samples = loudest_second(espeak_samples(word, RATE, voice=voice, pitch=pitch, speed=speed))
+    noise = np.random.default_rng(seed).normal(0.0, 10 ** (-55 / 20), samples.shape)
+    return np.round(np.clip(samples + noise, -1, 1) * 32767).astype(np.int16)
+
+
+def write_release(root: Path, keywords: tuple[str, ...] = KEYWORDS, takes: int = 2,
+                  per_split: dict[str, int] | None = None, noise_seconds: float = 5.0) -> Path:
+    """Write a release: clips, background noise, list files, clips.tsv, release.json, licences, SHA256SUMS."""
+    per_split = per_split or {"training": 16, "validation": 4, "testing": 4}
+    root.mkdir(parents=True, exist_ok=True)
+    rows, lists = [], {"validation": [], "testing": []}
+    speaker_number = 0
+    for split, speakers in speaker_ids(per_split).items():
+        for speaker in speakers:
+            licence = "CC-BY-4.0" if speaker_number % 2 else "CC0-1.0"
+            for word in keywords:
+                for take in range(takes):
+                    path = f"{word}/{speaker}_nohash_{take}.wav"
+                    clip = spoken_clip(word, speaker_number, take, seed=len(rows))
+                    (root / word).mkdir(exist_ok=True)
+                    sf.write(root / path, clip, RATE, subtype="PCM_16")
+                    rows.append(_row(path, word, speaker, split, licence, clip))
+                    if split in lists:
+                        lists[split].append(path)
+            speaker_number += 1
+    _write_noise(root, noise_seconds)
+    for split, paths in lists.items():
+        (root / f"{split}_list.txt").write_text("".join(f"{p}\n" for p in sorted(paths)))
+    _write_metadata(root, rows, keywords)
+    _write_checksums(root)
+    return root
+
+
+def _row(path: str, word: str, speaker: str, split: str, licence: str, clip: np.ndarray) -> dict:
+    rms = float(np.sqrt(np.mean((clip / 32768.0) ** 2)))
+    return {"path": path, "keyword": word, "speaker_id": speaker, "split": split, "license": licence,
+            "consent_version": "1", "age": "", "gender": "", "accent": "", "language": "en",
+            "up_votes": 2, "down_votes": 0, "status": "validated", "duration_ms": 1000, "snr_db": 40.0,
+            "rms_dbfs": round(20 * np.log10(max(rms, 1e-9)), 1),
+            "sha256": hashlib.sha256(clip.tobytes()).hexdigest(), "source": "espeak-ng"}
+
+
+def _write_noise(root: Path, seconds: float) -> None:
+    folder = root / "_background_noise_"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(7)
+    white = rng.normal(0.0, 0.05, int(seconds * RATE))
+    brown = np.cumsum(rng.normal(0.0, 0.002, int(seconds * RATE)))
+    for name, noise in (("white_noise.wav", white), ("brown_noise.wav", brown - brown.mean())):
+        sf.write(folder / name, np.clip(noise, -1, 1), RATE, subtype="PCM_16")
+
+
+def _write_metadata(root: Path, rows: list[dict], keywords: tuple[str, ...]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (root / "clips.tsv").write_text(buffer.getvalue())
+    licences = sorted({row["license"] for row in rows})
+    (root / "LICENSES").mkdir(exist_ok=True)
+    for spdx in licences:
+        (root / "LICENSES" / f"{spdx}.txt").write_text(get_license(spdx).text())
+    (root / "ATTRIBUTION.md").write_text(
+        "# Attribution\n\nClips under CC-BY-4.0 are by the wordcrowd fixture speakers "
+        f"({sum(row['license'] == 'CC-BY-4.0' for row in rows)} clips).\n")
+    release = {  # the shape curation writes
+        "format_version": 1, "campaign": {"slug": "fixture", "title": "Fixture", "language": "en"},
+        "version": "1", "created": "2025-01-01T00:00:00Z", "clips": len(rows),
+        "speakers": len({row["speaker_id"] for row in rows}),
+        "counts": {"keywords": {word: sum(row["keyword"] == word for row in rows) for word in keywords},
+                   "licenses": {spdx: sum(row["license"] == spdx for row in rows) for spdx in licences}},
+        "licenses": [{"spdx": spdx, "name": get_license(spdx).name, "url": get_license(spdx).url}
+                     for spdx in licences],
+    }
+    (root / "release.json").write_text(json.dumps(release, indent=2) + "\n")
+
+
+def _write_checksums(root: Path) -> None:
+    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root).as_posix()}\n"
+             for path in sorted(root.rglob("*")) if path.is_file() and path.name != "SHA256SUMS"]
+    (root / "SHA256SUMS").write_text("".join(lines))

@@ -1,0 +1,217 @@
+"""Read a release directory (DESIGN §7) into labelled int16 clips per split, the TF speech_commands way."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from training.features import DEFAULT_PARAMS, FeatureParams
+
+SILENCE_LABEL = "_silence_"
+UNKNOWN_LABEL = "_unknown_"
+BACKGROUND_NOISE_DIR = "_background_noise_"
+SPLITS = ("training", "validation", "testing")
+LIST_FILES = {"validation": "validation_list.txt", "testing": "testing_list.txt"}
+# TF speech_commands' defaults: silence and unknown each add 10 % of the keyword examples of a split.
+SILENCE_PERCENTAGE = 10.0
+UNKNOWN_PERCENTAGE = 10.0
+MAX_NUM_WAVS_PER_CLASS = 2**27 - 1  # ~134M, the constant of the Speech Commands split rule
+
+
+class ReleaseError(ValueError):
+    """The release directory is missing, incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip of a release: its path relative to the release, its word and its split."""
+
+    path: str
+    word: str
+    split: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """What training needs from a release directory."""
+
+    root: Path
+    info: dict
+    clips: tuple[Clip, ...]
+    words: tuple[str, ...]
+    noise_files: tuple[Path, ...]
+
+    @property
+    def checksum(self) -> str | None:
+        """SHA-256 of SHA256SUMS: one checksum that pins every file of the release."""
+        sums = self.root / "SHA256SUMS"
+        return hashlib.sha256(sums.read_bytes()).hexdigest() if sums.is_file() else None
+
+
+@dataclass(frozen=True)
+class Examples:
+    """The clips of one split as a batch: int16 samples, label indices and release paths."""
+
+    samples: np.ndarray
+    labels: np.ndarray
+    paths: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def which_set(filename: str, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> str:
+    """Assign a clip to a split by its speaker, stably as the data grows (the Speech Commands rule)."""
+    base_name = re.sub(r"_nohash_.*$", "", Path(filename).name)
+    hashed = hashlib.sha1(base_name.encode("utf-8")).hexdigest()
+    percentage = (int(hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+def read_release(root: Path | str) -> Release:
+    """Index a release: its clips by word and split (list files first), background noise, release.json."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ReleaseError(f"{root} is not a directory")
+    info = _read_release_json(root)
+    paths = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.wav")
+                   if not p.parent.name.startswith("_"))
+    if not paths:
+        raise ReleaseError(f"{root} holds no clips (expected <keyword>/<speaker>_nohash_<n>.wav)")
+    listed = {split: _read_list(root, name, set(paths)) for split, name in LIST_FILES.items()}
+    clips = tuple(Clip(path, path.split("/")[0], _split_of(path, listed)) for path in paths)
+    noise = tuple(sorted((root / BACKGROUND_NOISE_DIR).glob("*.wav")))
+    return Release(root, info, clips, tuple(sorted({clip.word for clip in clips})), noise)
+
+
+def _read_release_json(root: Path) -> dict:
+    path = root / "release.json"
+    if not path.is_file():
+        raise ReleaseError(f"{root} is not a wordcrowd release: release.json is missing")
+    try:
+        info = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ReleaseError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(info, dict):
+        raise ReleaseError(f"{path} must hold a JSON object")
+    return info
+
+
+def _read_list(root: Path, name: str, known: set[str]) -> set[str] | None:
+    """Read a split list file; None when the release has none (then the hash rule decides)."""
+    path = root / name
+    if not path.is_file():
+        return None
+    listed = {line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()}
+    missing = sorted(listed - known)
+    if missing:
+        raise ReleaseError(f"{name} names {missing[0]}, which is not in the release")
+    return listed
+
+
+def _split_of(path: str, listed: dict[str, set[str] | None]) -> str:
+    for split, paths in listed.items():
+        if paths is None:
+            if which_set(path) == split:
+                return split
+        elif path in paths:
+            return split
+    return "training"
+
+
+def licence_counts(release: Release) -> dict[str, int]:
+    """Clips per licence (SPDX), from clips.tsv, else from release.json's counts."""
+    table = release.root / "clips.tsv"
+    if table.is_file():
+        with table.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        if rows and "license" in rows[0]:
+            return dict(sorted(Counter(row["license"] for row in rows).items()))
+    counts = release.info.get("counts")
+    summary = counts.get("licenses") if isinstance(counts, dict) else None
+    if not isinstance(summary, dict):
+        return {}
+    return {str(spdx): clips for spdx, clips in sorted(summary.items()) if isinstance(clips, int)}
+
+
+def choose_labels(release: Release, keywords: Sequence[str] | None = None) -> list[str]:
+    """Model output order: _silence_, _unknown_, then the chosen keywords (all words by default)."""
+    chosen = list(keywords) if keywords else list(release.words)
+    unknown = [word for word in chosen if word not in release.words]
+    if unknown:
+        raise ReleaseError(f"keyword {unknown[0]!r} is not in the release "
+                           f"(it has: {', '.join(release.words)})")
+    if len(set(chosen)) != len(chosen):
+        raise ReleaseError("each keyword may be chosen only once")
+    return [SILENCE_LABEL, UNKNOWN_LABEL, *chosen]
+
+
+def load_clip(path: Path, params: FeatureParams) -> np.ndarray:
+    """Read one clip as int16 samples, zero-padded or cut to the clip length."""
+    try:
+        samples, rate = sf.read(path, dtype="int16", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise ReleaseError(f"{path} is not a readable WAV file: {error}") from None
+    if rate != params.sample_rate_hz or samples.shape[1] != 1:
+        raise ReleaseError(f"{path} is {rate} Hz with {samples.shape[1]} channels; "
+                           f"clips must be {params.sample_rate_hz} Hz mono")
+    clip = np.zeros(params.clip_samples, dtype=np.int16)
+    length = min(len(samples), params.clip_samples)
+    clip[:length] = samples[:length, 0]
+    return clip
+
+
+def build_split(release: Release, labels: Sequence[str], split: str, rng: np.random.Generator,
+                params: FeatureParams = DEFAULT_PARAMS) -> Examples:
+    """Load one split: keyword clips, a 10 % share of unknown words and of silence (noise or zeros)."""
+    index = {label: i for i, label in enumerate(labels)}
+    in_split = [clip for clip in release.clips if clip.split == split]
+    wanted = [clip for clip in in_split if clip.word in index]
+    others = [clip for clip in in_split if clip.word not in index]
+    unknown_count = min(len(others), math.ceil(len(wanted) * UNKNOWN_PERCENTAGE / 100))
+    unknown = [others[i] for i in sorted(rng.choice(len(others), unknown_count, replace=False))]
+    chosen = wanted + unknown
+    samples = [load_clip(release.root / clip.path, params) for clip in chosen]
+    targets = [index.get(clip.word, index[UNKNOWN_LABEL]) for clip in chosen]
+    silence_count = math.ceil(len(wanted) * SILENCE_PERCENTAGE / 100)
+    samples.extend(silence_clips(release.noise_files, silence_count, rng, params))
+    targets.extend([index[SILENCE_LABEL]] * silence_count)
+    paths = tuple(clip.path for clip in chosen) + (SILENCE_LABEL,) * silence_count
+    batch = np.stack(samples) if samples else np.zeros((0, params.clip_samples), dtype=np.int16)
+    return Examples(batch, np.asarray(targets, dtype=np.int64), paths)
+
+
+def silence_clips(noise_files: Sequence[Path], count: int, rng: np.random.Generator,
+                  params: FeatureParams) -> list[np.ndarray]:
+    """Silence examples: random 1 s crops of background noise at a random volume, or zeros without noise."""
+    if not noise_files:
+        return [np.zeros(params.clip_samples, dtype=np.int16) for _ in range(count)]
+    noises = [_load_noise(path, params) for path in noise_files]
+    clips = []
+    for _ in range(count):
+        noise = noises[rng.integers(len(noises))]
+        start = rng.integers(len(noise) - params.clip_samples + 1)
+        volume = rng.uniform(0.0, 1.0)  # TF speech_commands draws silence volume from [0, 1]
+        clips.append(np.round(noise[start:start + params.clip_samples] * volume).astype(np.int16))
+    return clips
+
+
+def _load_noise(path: Path, params: FeatureParams) -> np.ndarray:
+    samples, rate = sf.read(path, dtype="int16", always_2d=True)
+    if rate != params.sample_rate_hz or len(samples) < params.clip_samples:
+        raise ReleaseError(f"{path} must be {params.sample_rate_hz} Hz and at least {params.clip_ms} ms long")
+    return samples[:, 0].astype(np.float32)

@@ -1,0 +1,125 @@
+"""Features as the device computes them: the TFLM micro frontend and its int8 input mapping."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+FEATURE_PARAMS_VERSION = 1
+# micro_speech scales the frontend's integer output by 10/256 in training (input_data.py) ...
+FRONTEND_SCALE = 10.0 / 256.0
+# ... and on device maps it to int8 as trunc((raw * 256 + 333) / 666) - 128 (micro_features_generator.cc).
+DEVICE_VALUE_SCALE = 256
+DEVICE_VALUE_DIV = 666
+# That mapping is an int8 quantization of the scaled features with these parameters: 666/256 raw units
+# per step is 666/256 * 10/256 = 1665/16384 feature units, exactly representable in float32.
+INPUT_SCALE = DEVICE_VALUE_DIV / DEVICE_VALUE_SCALE * FRONTEND_SCALE
+INPUT_ZERO_POINT = -128
+INPUT_MAX = (127 - INPUT_ZERO_POINT) * INPUT_SCALE
+
+
+class FeatureParamsError(ValueError):
+    """feature_params.json is missing a field or holds values the frontend cannot use."""
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Micro frontend settings shared by training and firmware; saved beside every model."""
+
+    sample_rate_hz: int = 16000
+    clip_ms: int = 1000
+    window_ms: int = 30
+    stride_ms: int = 20
+    channels: int = 40
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise FeatureParamsError(f"{field.name} must be a positive integer, not {value!r}")
+        if self.window_ms > self.clip_ms:
+            raise FeatureParamsError("window_ms must not be longer than clip_ms")
+
+    @property
+    def clip_samples(self) -> int:
+        """Samples in one clip."""
+        return self.sample_rate_hz * self.clip_ms // 1000
+
+    @property
+    def frames(self) -> int:
+        """Feature frames per clip (49 for 1 s, 30 ms windows, 20 ms stride)."""
+        window = self.sample_rate_hz * self.window_ms // 1000
+        stride = self.sample_rate_hz * self.stride_ms // 1000
+        return 1 + (self.clip_samples - window) // stride
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Feature matrix shape: (frames, channels)."""
+        return self.frames, self.channels
+
+    def to_json(self) -> str:
+        """Serialise as feature_params.json, derived values and the int8 input mapping included."""
+        document = {
+            "format_version": FEATURE_PARAMS_VERSION,
+            **asdict(self),
+            "frames": self.frames,
+            "frontend": "tflm_micro_frontend",
+            "frontend_scale": FRONTEND_SCALE,
+            "int8_input": {"scale": INPUT_SCALE, "zero_point": INPUT_ZERO_POINT},
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureParams:
+        """Read feature_params.json; derived values are recomputed and must agree."""
+        try:
+            document = json.loads(text)
+            params = cls(**{field.name: document[field.name] for field in fields(cls)})
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise FeatureParamsError(f"feature_params.json is not valid: {error}") from None
+        if document.get("frames", params.frames) != params.frames:
+            raise FeatureParamsError(f"feature_params.json says {document['frames']} frames, "
+                                     f"the settings give {params.frames}")
+        return params
+
+
+DEFAULT_PARAMS = FeatureParams()
+
+
+def micro_features(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
+    """Compute the micro frontend features of one int16 clip: (frames, channels) float32."""
+    import tensorflow as tf
+    from tensorflow.lite.experimental.microfrontend.python.ops import audio_microfrontend_op
+
+    samples = np.asarray(samples)
+    if samples.dtype != np.int16 or samples.ndim != 1:
+        raise ValueError(f"expected 1-D int16 samples, got {samples.dtype} with shape {samples.shape}")
+    features = audio_microfrontend_op.audio_microfrontend(
+        tf.constant(samples), sample_rate=params.sample_rate_hz, window_size=params.window_ms,
+        window_step=params.stride_ms, num_channels=params.channels, out_scale=1, out_type=tf.float32)
+    return features.numpy() * np.float32(FRONTEND_SCALE)
+
+
+def quantize_features(features: np.ndarray) -> np.ndarray:
+    """Map scaled frontend features to the model's int8 input exactly as micro_speech does on device."""
+    # Recover the frontend's integer output (features are raw * 10/256, exact in float32) and apply the
+    # device's integer formula, so training, host checks and firmware agree bit for bit.
+    raw = np.rint(np.asarray(features, dtype=np.float64) * 256.0 / 10.0).astype(np.int64)
+    value = (raw * DEVICE_VALUE_SCALE + DEVICE_VALUE_DIV // 2) // DEVICE_VALUE_DIV + INPUT_ZERO_POINT
+    return np.clip(value, -128, 127).astype(np.int8)
+
+
+def dequantize_features(quantized: np.ndarray) -> np.ndarray:
+    """Turn int8 model inputs back into feature units: what the model sees on device."""
+    return ((np.asarray(quantized, dtype=np.float32) - INPUT_ZERO_POINT) * np.float32(INPUT_SCALE))
+
+
+def device_features(batch: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
+    """Features of a batch of int16 clips as the model sees them on device: (n, frames, channels) float32."""
+    result = np.zeros((len(batch), *params.shape), dtype=np.float32)
+    for i, samples in enumerate(batch):
+        # through the int8 mapping and back, so training sees the device's clamped, stepped values
+        result[i] = dequantize_features(quantize_features(micro_features(samples, params)))
+    return result
