@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: serve demo test lint bench clean
+.PHONY: serve test lint bench clean
 
 $(RUNTIME): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV) train
@@ -16,9 +16,6 @@ $(DEV): pyproject.toml scripts/bootstrap.sh
 
 serve: $(RUNTIME)  ## run the collector on the embedded defaults (SQLite + local files)
 	$(BIN)/wordcrowd serve
-
-demo: $(RUNTIME)  ## the whole lifecycle on the embedded defaults
-	$(BIN)/wordcrowd demo
 
 test: $(DEV)  ## the whole test suite (SQLite, PostgreSQL, S3 API server, Chromium)
 	bash scripts/services.sh
