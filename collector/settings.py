@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
         "memory://",
         "where rate-limit counters live; redis://127.0.0.1:6379 to share them between workers",
     ),
+    Setting(
+        "WORDCROWD_TRUSTED_PROXIES",
+        "0",
+        "reverse proxies in front of the app whose X-Forwarded-* headers to trust (HTTPS, client address)",
+        int,
+    ),
     Setting("WORDCROWD_WORKERS", "0", "web workers for `wordcrowd serve` (0: one per core, at least 2)", int),
     Setting("WORDCROWD_DEFAULT_CAMPAIGN", "yes-no", "slug of the campaign `wordcrowd serve` seeds"),
 )
