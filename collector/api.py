@@ -119,6 +119,14 @@ def my_clips() -> Response:
     return jsonify({"clips": [clips.clip_summary(clip) for clip in found]})
 
 
+@bp.get("/contributors/me/consents")
+@require_contributor
+def my_consents() -> Response:
+    """List the caller's consents in force, each saying whether it is to the campaign's current text."""
+    found = consents.consents_in_force(get_session(), authenticated_contributor())
+    return jsonify({"consents": [consents.consent_summary(consent, campaign) for consent, campaign in found]})
+
+
 @bp.delete("/contributors/me")
 @require_contributor
 def erase_me() -> tuple[str, int]:
@@ -192,11 +200,12 @@ def campaign_stats(slug: str) -> Response:
 def upload_clip(slug: str) -> tuple[Response, int]:
     """Take one recording: check consent and keyword, ingest the audio, store it all or nothing."""
     session, contributor = get_session(), authenticated_contributor()
-    campaign = campaign_or_404(session, slug)
-    consent = consents.active_consent(session, contributor, campaign)
+    campaign, consent = clips.campaign_with_consent(session, slug, contributor)
+    if campaign is None:
+        raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
     if consent is None:
         raise Forbidden("consent_required", "Give your consent to this campaign before recording for it.")
-    keyword = clips.find_keyword(campaign, request.form.get("keyword"))
+    keyword = clips.keyword_named(session, campaign, request.form.get("keyword"))
     if keyword is None:
         words = ", ".join(kw.word for kw in campaign.keywords)
         raise BadRequest("unknown_keyword", f"Send a 'keyword' field with one of this campaign's words: "

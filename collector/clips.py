@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from collector.blobs import BlobStore
 from collector.errors import Conflict, NotFound
-from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote
+from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,24 @@ CONTENT_TYPES = {
 }
 BLOB_PREFIXES = ("clips/", "originals/")
 SWEEP_BATCH = 500
+
+# The upload path's statements, built once with bound parameters: building and hashing a statement per
+# request cost more CPU than running it (0.1 ms of SQLAlchemy each; benchmarks/RESULTS.md).
+_CAMPAIGN_WITH_CONSENT = (
+    # one query instead of get_campaign() and consents.active_consent(), whose rule it repeats
+    select(Campaign, Consent)
+    .outerjoin(Consent, and_(Consent.campaign_id == Campaign.id,
+                             Consent.contributor_id == bindparam("contributor_id"),
+                             Consent.withdrawn_at.is_(None), Consent.superseded_at.is_(None)))
+    .where(Campaign.slug == bindparam("slug"))
+    .order_by(Consent.granted_at.desc(), Consent.id.desc())
+    .limit(1)
+)
+_KEYWORD = select(Keyword).where(Keyword.campaign_id == bindparam("campaign_id"),
+                                 Keyword.word == bindparam("word"))
+_INSERT_CLIP = insert(Clip.__table__)
+_DUPLICATE = select(Clip.id).where(Clip.campaign_id == bindparam("campaign_id"),
+                                   Clip.sha256 == bindparam("sha256"))
 
 
 def new_clip_id() -> str:
@@ -84,6 +102,20 @@ def find_keyword(campaign: Campaign, word: object) -> Keyword | None:
     return next((keyword for keyword in campaign.keywords if keyword.word == wanted), None)
 
 
+def campaign_with_consent(session: Session, slug: str,
+                          contributor: Contributor) -> tuple[Campaign | None, Consent | None]:
+    """Return the campaign with this slug and the caller's consent in force there (either may be None)."""
+    row = session.execute(_CAMPAIGN_WITH_CONSENT, {"slug": slug, "contributor_id": contributor.id}).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def keyword_named(session: Session, campaign: Campaign, word: object) -> Keyword | None:
+    """Return what find_keyword() returns, with one indexed query instead of loading every keyword."""
+    if not isinstance(word, str):
+        return None
+    return session.scalar(_KEYWORD, {"campaign_id": campaign.id, "word": word.strip().lower()})
+
+
 def find_clip(session: Session, clip_id: str, *, lock: bool = False) -> Clip | None:
     """Return the clip with this public id, or None; lock=True holds its row until commit (votes)."""
     query = select(Clip).where(Clip.public_id == clip_id)
@@ -91,7 +123,7 @@ def find_clip(session: Session, clip_id: str, *, lock: bool = False) -> Clip | N
 
 
 def _duplicate(session: Session, campaign: Campaign, sha256: str) -> Conflict | None:
-    if session.scalar(select(Clip.id).where(Clip.campaign_id == campaign.id, Clip.sha256 == sha256)) is None:
+    if session.scalar(_DUPLICATE, {"campaign_id": campaign.id, "sha256": sha256}) is None:
         return None
     return Conflict("duplicate", "This recording is already in the campaign.")
 
@@ -119,16 +151,17 @@ def store_clip(session: Session, store: BlobStore, *, campaign: Campaign, keywor
         for key, data, content_type in zip(keys, blobs, ("audio/wav", CONTENT_TYPES.get(fmt)), strict=True):
             written.append(key)  # before put: a put that fails half-way may still leave an object
             store.put(key, data, content_type or "application/octet-stream")
-        clip = Clip(
+        clip = _insert_clip(session, dict(
             public_id=clip_id, campaign_id=campaign.id, keyword_id=keyword.id, contributor_id=contributor.id,
             consent_id=consent.id, source=source, canonical_key=keys[0], original_key=keys[1],
             original_format=fmt, original_bytes=len(ingested.original),
             original_sha256=ingested.original_sha256, sha256=ingested.sha256,
             auto_verdict=ingested.verdict, flags=list(ingested.flags), status="pending",
+            up_votes=0, down_votes=0, curator_decision=None, curator_id=None, curator_reason=None,
+            decided_at=None, created_at=utcnow(),
             **{name: getattr(ingested.quality, name) for name in METRIC_COLUMNS},
-        )
-        session.add(clip)
-        session.commit()
+        ))
+        _commit_keeping_loaded(session)
     except IntegrityError:
         session.rollback()
         _delete_blobs(store, written)
@@ -142,6 +175,26 @@ def store_clip(session: Session, store: BlobStore, *, campaign: Campaign, keywor
         _delete_blobs(store, written)
         raise
     return clip
+
+
+def _insert_clip(session: Session, values: dict[str, Any]) -> Clip:
+    # A Core INSERT, then the row as a persistent Clip in the session: the same outcome as session.add()
+    # and a flush, without the unit of work's bookkeeping (0.15 ms a clip; benchmarks/RESULTS.md).
+    # Every column is in `values`, so the object is fully loaded and reading it needs no SELECT.
+    row_id = session.execute(_INSERT_CLIP, values).inserted_primary_key[0]
+    clip = Clip(id=row_id, **values)
+    make_transient_to_detached(clip)
+    session.add(clip)
+    return clip
+
+
+def _commit_keeping_loaded(session: Session) -> None:
+    # the caller answers from the clip it just wrote: expiring it would cost a SELECT of the same row
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def delete_clip(session: Session, store: BlobStore, clip: Clip) -> None:

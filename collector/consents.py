@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +35,37 @@ def active_consent(session: Session, contributor: Contributor, campaign: Campaig
             Consent.superseded_at.is_(None),
         ).order_by(Consent.granted_at.desc(), Consent.id.desc())
     )
+
+
+def consents_in_force(session: Session, contributor: Contributor) -> list[tuple[Consent, Campaign]]:
+    """Return the contributor's active consents with their campaigns, newest first, one per campaign."""
+    rows = session.execute(
+        select(Consent, Campaign).join(Campaign, Consent.campaign_id == Campaign.id).where(
+            Consent.contributor_id == contributor.id,
+            Consent.withdrawn_at.is_(None),
+            Consent.superseded_at.is_(None),
+        ).order_by(Consent.granted_at.desc(), Consent.id.desc())
+    ).all()
+    # two racing grants can leave two active rows; the newest is the one in force, as in active_consent
+    newest: dict[int, tuple[Consent, Campaign]] = {}
+    for consent, campaign in rows:
+        newest.setdefault(campaign.id, (consent, campaign))
+    return list(newest.values())
+
+
+def consent_summary(consent: Consent, campaign: Campaign) -> dict[str, Any]:
+    """Return what a contributor sees of one of their consents, and whether it is to the current text."""
+    granted = consent.granted_at
+    return {
+        "consent_id": consent.public_id,
+        "campaign": campaign.slug,
+        "consent_version": consent.consent_version,
+        "license": consent.license,
+        "demographics_opt_in": consent.demographics_opt_in,
+        # SQLite hands back naive datetimes (stored in UTC), PostgreSQL aware ones: answer the same
+        "granted_at": (granted if granted.tzinfo else granted.replace(tzinfo=UTC)).isoformat(),
+        "current": consent.consent_version == campaign.consent_version,
+    }
 
 
 def grant_consent(session: Session, contributor: Contributor, campaign: Campaign, *, consent_version: str,

@@ -80,6 +80,13 @@ SCHEMAS: dict[str, Any] = {
         "verdict": {"type": "string"}, "flags": {"type": "array", "items": {"type": "string"}},
         "quality": _ref("Quality"), "created_at": {"type": "string", "format": "date-time"},
     }, ("clip_id", "keyword", "status", "flags", "quality")),
+    "ContributorConsent": _obj({
+        "consent_id": {"type": "string"}, "campaign": {"type": "string"},
+        "consent_version": {"type": "string"}, "license": {"type": "string", "description": "SPDX id"},
+        "demographics_opt_in": {"type": "boolean"}, "granted_at": {"type": "string", "format": "date-time"},
+        "current": {"type": "boolean", "description": "given to the campaign's current consent version"},
+    }, ("consent_id", "campaign", "consent_version", "license", "demographics_opt_in", "granted_at",
+        "current")),
     "VoteRequest": _obj({"valid": {"type": "boolean"},
                          "reason": {"type": ["string", "null"], "enum": [*VOTE_REASONS, None],
                                     "description": "required when valid is false"}}, ("valid",)),
@@ -151,6 +158,12 @@ def _contributor_paths() -> dict[str, Any]:
         "/contributors/me/clips": {"get": _op(
             "List the caller's clips",
             responses={"200": _json(_array("clips", _ref("Clip")), "Own clips"), **_errors(401)})},
+        "/contributors/me/consents": {"get": _op(
+            "List the caller's consents in force (not withdrawn, not superseded)",
+            description="current is false when the campaign's consent text has a newer version since: "
+                        "the contributor must consent again before recording.",
+            responses={"200": _json(_array("consents", _ref("ContributorConsent")), "Own consents"),
+                       **_errors(401)})},
         "/openapi.json": {"get": _op(
             "This document", auth=False,
             responses={"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors()})},

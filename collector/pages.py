@@ -194,6 +194,7 @@ def _api_urls(slug: str | None = None) -> dict[str, str]:
         "contributors": url_for("api.create_contributor"),
         "profile": url_for("api.update_profile"),
         "myClips": url_for("api.my_clips"),
+        "myConsents": url_for("api.my_consents"),
         "me": url_for("api.erase_me"),
         "clip": url_for("api.delete_clip", clip_id="{id}"),
         "clipAudio": url_for("api.clip_audio", clip_id="{id}"),

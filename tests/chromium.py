@@ -136,14 +136,21 @@ def contributor_of(session: Session, token: str) -> Contributor:
     return session.scalars(select(Contributor).where(Contributor.token_hash == token_hash(token))).one()
 
 
+def consenting_contributor(server: Server, campaign: str, license: str = "CC0-1.0") -> str:
+    """Enrol a contributor through the HTTP API and consent to the campaign; return its bearer token."""
+    api = f"{server.url}/api/v1"
+    token = requests.post(f"{api}/contributors", timeout=10).json()["token"]
+    consent = {"consent_version": "1", "license": license, "age_confirmed": True}
+    answer = requests.post(f"{api}/campaigns/{campaign}/consent", json=consent, timeout=10,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.text
+    return token
+
+
 def seed_other_contributor(server: Server, campaign: str, words: tuple[str, ...]) -> list[str]:
     """Another contributor, through the HTTP API: consent and one clip per word; return the clip ids."""
     api = f"{server.url}/api/v1"
-    token = requests.post(f"{api}/contributors", timeout=10).json()["token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    consent = {"consent_version": "1", "license": "CC0-1.0", "age_confirmed": True}
-    answer = requests.post(f"{api}/campaigns/{campaign}/consent", json=consent, headers=auth, timeout=10)
-    assert answer.status_code == 201, answer.text
+    auth = {"Authorization": f"Bearer {consenting_contributor(server, campaign)}"}
     ids = []
     for seed, word in enumerate(words):
         audio = {"audio": ("word.wav", speech_wav(word, seed=seed))}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from api_helpers import (
     KEYWORDS,
@@ -18,7 +20,7 @@ from sqlalchemy import select
 
 import licenses
 from collector.db import get_session
-from collector.models import Consent, Contributor, Demographics
+from collector.models import Campaign, Consent, Contributor, Demographics, utcnow
 from collector.privacy import token_hash
 
 
@@ -163,3 +165,50 @@ def test_stats_are_public_counts(client, campaign):
         ("yes", 1, 1000), ("no", 0, 1000), ("stop", 1, 1000)]
     assert 0 < stats["hours"] < 0.01
     assert_error(client.get("/api/v1/campaigns/nope/stats"), 404, "campaign_not_found")
+
+
+def my_consents(client, auth: dict[str, str]) -> list[dict]:
+    answer = client.get("/api/v1/contributors/me/consents", headers=auth)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.json["consents"]
+
+
+def test_my_consents_are_the_callers_own_in_force_only(app, client, campaign):
+    make_campaign(app, slug="other", licenses=["CC0-1.0", "CC-BY-4.0"])
+    auth = enrol(client)
+    assert my_consents(client, auth) == []
+    superseded = consent(client, auth).json["consent_id"]
+    kept = consent(client, auth, demographics_opt_in=False).json["consent_id"]
+    other = consent(client, auth, slug="other", license="CC-BY-4.0").json["consent_id"]
+    someone_else = contributor(client)
+    listed = my_consents(client, auth)
+    assert {entry["consent_id"] for entry in listed} == {kept, other}
+    assert superseded not in {entry["consent_id"] for entry in my_consents(client, someone_else)}
+    [mine] = [entry for entry in listed if entry["campaign"] == SLUG]
+    assert mine == {"consent_id": kept, "campaign": SLUG, "consent_version": licenses.CURRENT_CONSENT_VERSION,
+                    "license": "CC0-1.0", "demographics_opt_in": False, "granted_at": mine["granted_at"],
+                    "current": True}
+    granted = datetime.fromisoformat(mine["granted_at"])
+    assert granted.tzinfo is not None and abs(datetime.now(UTC) - granted) < timedelta(minutes=5)
+    with app.app_context():
+        session = get_session()
+        session.scalars(select(Consent).where(Consent.public_id == other)).one().withdrawn_at = utcnow()
+        session.commit()
+    assert [entry["consent_id"] for entry in my_consents(client, auth)] == [kept]
+
+
+def test_my_consents_need_a_token(client, campaign):
+    assert_error(client.get("/api/v1/contributors/me/consents"), 401, "unauthorized")
+    forged = {"Authorization": "Bearer " + "A" * 43}
+    assert_error(client.get("/api/v1/contributors/me/consents", headers=forged), 401, "invalid_token")
+
+
+def test_my_consent_is_not_current_once_the_campaign_text_changes(app, client, campaign):
+    auth = contributor(client)
+    assert [entry["current"] for entry in my_consents(client, auth)] == [True]
+    with app.app_context():
+        session = get_session()
+        session.scalars(select(Campaign).where(Campaign.slug == SLUG)).one().consent_version = "2"
+        session.commit()
+    [entry] = my_consents(client, auth)
+    assert (entry["consent_version"], entry["current"]) == (licenses.CURRENT_CONSENT_VERSION, False)

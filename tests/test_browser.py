@@ -28,6 +28,7 @@ from tests.chromium import (
     PHONE,
     Server,
     best_match,
+    consenting_contributor,
     contributor_of,
     count,
     fake_microphone,
@@ -287,7 +288,31 @@ def my_data_delete_and_recover(page, browser, server: Server, token: str) -> Non
     other_device.locator("#clips li").nth(3).wait_for()
     assert other_device.locator("#clips li").count() == 4
     shoot(other_device, "15-my-data-phone")
+    second_device_records_under_the_first_consent(other_device, server, token)
+    assert not other_device.errors, other_device.errors
     other_device.context.close()
+
+
+def second_device_records_under_the_first_consent(page, server: Server, token: str) -> None:
+    """The consent follows the recovered key: the landing leads straight to the recorder, none is asked."""
+    page.goto(f"{server.url}/c/{CAMPAIGN}/consent")
+    expect(page.locator("#already")).to_contain_text("chose the licence CC-BY-4.0")  # not silently replaced
+    assert page.locator("#changed").is_hidden()
+    page.goto(f"{server.url}/c/{CAMPAIGN}/")
+    page.get_by_role("link", name="Continue recording").click()  # in place of "Take part" once the API answered
+    page.wait_for_url(re.compile(r"/record$"))
+    page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
+    assert page.url.endswith("/record")  # the recorder kept it: no detour through the consent page
+    assert consents_of(server, token) == [("1", "CC-BY-4.0", True)]  # still the one given on the first
+
+
+def consents_of(server: Server, token: str) -> list[tuple[str, str, bool]]:
+    """Return (version, licence, in force) of each consent the token's contributor gave, oldest first."""
+    with Session(server.engine()) as session:
+        contributor = contributor_of(session, token)
+        consents = session.scalars(select(Consent).where(Consent.contributor_id == contributor.id)
+                                   .order_by(Consent.id)).all()
+        return [(consent.consent_version, consent.license, consent.active) for consent in consents]
 
 
 def withdraw(page, server: Server, token: str, recorded: list[str]) -> None:
@@ -313,6 +338,33 @@ def withdraw(page, server: Server, token: str, recorded: list[str]) -> None:
         assert not any(server.data_dir.glob(f"blobs/**/{clip_id}.*")), "an erased clip's blob remains"
     assert requests.get(f"{server.url}/api/v1/contributors/me/clips", timeout=10,
                         headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_consent_to_an_older_text_is_asked_again(server: Server, playwright_driver, tmp_path: Path) -> None:
+    """A consent to an earlier text: the recorder sends one to consent again, saying that the text changed."""
+    token = consenting_contributor(server, CAMPAIGN)
+    with Session(server.engine()) as session:
+        contributor = contributor_of(session, token)
+        old = session.scalars(select(Consent).where(Consent.contributor_id == contributor.id)).one()
+        old.consent_version = "0"  # as if the campaign's text had moved on to version 1 since
+        session.commit()
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "quiet.wav", np.zeros(FAKE_RATE)))
+    try:
+        page = new_page(browser, PHONE)
+        page.goto(f"{server.url}/recover#token={token}")
+        page.locator("#ok").wait_for(state="visible")
+        page.goto(f"{server.url}/c/{CAMPAIGN}/record")
+        page.wait_for_url(re.compile(r"/consent$"))
+        expect(page.locator("#changed")).to_contain_text("The consent text has changed")
+        assert page.locator("#already").is_hidden()
+        shoot(page, "22-consent-changed-phone")
+        give_consent(page, server, opt_in=False)  # the landing's link leads to the consent page too
+        page.wait_for_url(re.compile(r"/record$"))
+        page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
+        assert not page.errors, page.errors
+    finally:
+        browser.close()
+    assert consents_of(server, token) == [("0", "CC0-1.0", False), ("1", "CC-BY-4.0", True)]
 
 
 def clip_count(server: Server, token: str) -> int:

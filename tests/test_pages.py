@@ -128,6 +128,9 @@ def test_consent_page_shows_versioned_text_and_full_licence_texts(client) -> Non
     assert 'value="CC0-1.0" required>' in html and 'value="CC-BY-4.0"' not in html  # the campaign's only
     assert "Creative Commons" in html and "Legal Code" in html and "checked" not in html
     assert 'id="age-confirmed" name="age_confirmed" required' in html
+    # shown by the script only when the API says so: already agreed (and to which licence), or text changed
+    assert '<p id="already" class="notice" hidden>' in html
+    assert '<p id="changed" class="notice warning" role="alert" hidden>' in html
 
 
 def test_profile_offers_common_voice_codes_and_prefer_not_to_say(client) -> None:
@@ -203,6 +206,7 @@ def test_page_scripts_get_api_urls_from_the_template(client) -> None:
     html = client.get("/c/kws/record").data.decode()
     config = re.search(r'<script type="application/json" id="wc-config">(.*?)</script>', html).group(1)
     assert '"clips": "/api/v1/campaigns/kws/clips"' in config
+    assert '"myConsents": "/api/v1/contributors/me/consents"' in config  # consent state asked of the API
     assert '"clipAudio": "/api/v1/clips/{id}/audio"' in config
     assert '"worklet": "/static/js/capture-worklet.js"' in config
 

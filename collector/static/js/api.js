@@ -1,7 +1,6 @@
 // The HTTP API v1 client the pages share: the bearer token in localStorage, JSON errors, retries.
 
 const TOKEN_KEY = "wordcrowd.token";
-const CONSENTS_KEY = "wordcrowd.consents";
 const MAX_BACKOFF_MS = 8000;
 
 /** An answer of the API that is not a success, with the API's error code and message. */
@@ -14,31 +13,13 @@ export class ApiError extends Error {
   }
 }
 
+// Only the token lives in the browser; consents are asked of the API (consentState), so they follow the
+// contributor to any device their recovery link is opened on.
 export const token = {
   get: () => localStorage.getItem(TOKEN_KEY),
-  set: (value) => {
-    localStorage.setItem(TOKEN_KEY, value);
-    localStorage.removeItem(CONSENTS_KEY);
-  },
-  forget: () => {
-    localStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(CONSENTS_KEY);
-  },
+  set: (value) => localStorage.setItem(TOKEN_KEY, value),
+  forget: () => localStorage.removeItem(TOKEN_KEY),
 };
-
-/** Return {campaign slug: consent version} for the consents given from this browser. */
-export function consents() {
-  try {
-    return JSON.parse(localStorage.getItem(CONSENTS_KEY)) || {};
-  } catch {
-    return {};
-  }
-}
-
-/** Remember that this browser's contributor consented to a campaign's consent version. */
-export function rememberConsent(slug, version) {
-  localStorage.setItem(CONSENTS_KEY, JSON.stringify({ ...consents(), [slug]: version }));
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,6 +83,26 @@ export async function ensureToken(contributorsUrl) {
     token.set(created.token);
   }
   return token.get();
+}
+
+/**
+ * Ask the API where the contributor stands with a campaign's consent: {status, consent}, status being
+ * "current" (may record), "outdated" (agreed to an older text) or "none". Throws when the API is unreachable.
+ */
+export async function consentState(consentsUrl, slug) {
+  const none = { status: "none", consent: null };
+  if (!token.get()) return none;
+  let answer;
+  try {
+    answer = await requestJson("GET", consentsUrl, { retries: 2 });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+    token.forget(); // erased from another device: a new consent starts a new contributor
+    return none;
+  }
+  const consent = answer.consents.find((entry) => entry.campaign === slug);
+  if (!consent) return none;
+  return { status: consent.current ? "current" : "outdated", consent };
 }
 
 /** Fetch a clip's audio with the bearer header and return a blob: URL for an <audio> element. */

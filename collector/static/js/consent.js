@@ -1,7 +1,7 @@
 // Consent: an explicit licence choice and age confirmation, recorded through the API before any recording.
 
-import { ApiError, consents, ensureToken, rememberConsent, request } from "./api.js";
-import { $, config, say } from "./page.js";
+import { ApiError, consentState, ensureToken, request } from "./api.js";
+import { $, config, say, t } from "./page.js";
 
 const form = $("consent-form");
 
@@ -27,9 +27,23 @@ async function give(event) {
     if (error instanceof ApiError && error.code === "consent_version_outdated") return location.reload();
     return say($("form-error"), error.message);
   }
-  rememberConsent(config.campaign, config.consentVersion);
   location.assign(optIn ? config.urls.profilePage : config.urls.recordPage);
 }
 
+async function showStanding() {
+  let standing;
+  try {
+    standing = await consentState(config.urls.myConsents, config.campaign);
+  } catch {
+    return; // unreachable now: the form still works, and its answer will tell
+  }
+  if (standing.status === "current") {
+    // agreeing again would replace this consent (and its licence): say so rather than do it silently
+    $("already-text").textContent = t("consent_already", { license: standing.consent.license });
+    $("already").hidden = false;
+  }
+  $("changed").hidden = standing.status !== "outdated";
+}
+
 form.addEventListener("submit", give);
-$("already").hidden = consents()[config.campaign] !== config.consentVersion;
+showStanding();

@@ -1,6 +1,6 @@
 // The recorder: prompts in sets of five, capture, checks before upload, upload with retry.
 
-import { ApiError, consents, request, requestJson, retriable, token } from "./api.js";
+import { ApiError, consentState, request, requestJson, retriable } from "./api.js";
 import { analyse, encodeWav } from "./audio.js";
 import { Microphone } from "./capture.js";
 import { $, config, onShortcuts, say, t } from "./page.js";
@@ -199,11 +199,15 @@ function accepted() {
   setPhase("idle", t("saved"));
 }
 
-function main() {
-  if (!token.get() || consents()[config.campaign] !== config.consentVersion) {
-    location.replace(config.urls.consentPage); // nothing is recorded before consent
-    return;
+async function main() {
+  let standing;
+  try {
+    standing = await consentState(config.urls.myConsents, config.campaign);
+  } catch (error) {
+    return setPhase("loading", reasonText(error)); // reloading the page asks again
   }
+  // nothing is recorded before consent to the campaign's current text, given on any device
+  if (standing.status !== "current") return location.replace(config.urls.consentPage);
   ui.record.addEventListener("click", toggleRecording);
   $("rerecord-btn").addEventListener("click", startRecording);
   ui.play.addEventListener("click", play);
