@@ -299,7 +299,7 @@ def second_device_records_under_the_first_consent(page, server: Server, token: s
     expect(page.locator("#already")).to_contain_text("chose the licence CC-BY-4.0")  # not silently replaced
     assert page.locator("#changed").is_hidden()
     page.goto(f"{server.url}/c/{CAMPAIGN}/")
-    page.get_by_role("link", name="Continue recording").click()  # in place of "Take part" once the API answered
+    page.get_by_role("link", name="Continue recording").click()  # "Take part" once the API answered
     page.wait_for_url(re.compile(r"/record$"))
     page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
     assert page.url.endswith("/record")  # the recorder kept it: no detour through the consent page

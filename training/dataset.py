@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from curation.splits import which_set  # the one Speech Commands split rule, shared with releases
 from training.features import DEFAULT_PARAMS, FeatureParams
 
 SILENCE_LABEL = "_silence_"
@@ -25,7 +25,6 @@ LIST_FILES = {"validation": "validation_list.txt", "testing": "testing_list.txt"
 # TF speech_commands' defaults: silence and unknown each add 10 % of the keyword examples of a split.
 SILENCE_PERCENTAGE = 10.0
 UNKNOWN_PERCENTAGE = 10.0
-MAX_NUM_WAVS_PER_CLASS = 2**27 - 1  # ~134M, the constant of the Speech Commands split rule
 
 
 class ReleaseError(ValueError):
@@ -68,18 +67,6 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def which_set(filename: str, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> str:
-    """Assign a clip to a split by its speaker, stably as the data grows (the Speech Commands rule)."""
-    base_name = re.sub(r"_nohash_.*$", "", Path(filename).name)
-    hashed = hashlib.sha1(base_name.encode("utf-8")).hexdigest()
-    percentage = (int(hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
-    if percentage < validation_percentage:
-        return "validation"
-    if percentage < validation_percentage + testing_percentage:
-        return "testing"
-    return "training"
 
 
 def read_release(root: Path | str) -> Release:
