@@ -123,7 +123,8 @@ def main() -> None:
 def record(figures: dict, args: argparse.Namespace) -> None:
     """Append the figures to benchmarks/RESULTS.md."""
     metrics = figures["metrics"]
-    accuracy = {k: v for k, v in metrics.items() if "accuracy" in k and isinstance(v, int | float)}
+    accuracy = ", ".join(f"{name} {value:.3f}" for name, value in metrics["accuracy"].items())
+    sizes = metrics["sizes"]
     lines = [
         f"\n## Walking skeleton — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n",
         f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, load "
@@ -140,7 +141,10 @@ def record(figures: dict, args: argparse.Namespace) -> None:
         f"| `wordcrowd train` tiny_conv (whole command: features, fit, int8, TFLM check) | "
         f"{figures['train_s']} s |",
         f"| `wordcrowd firmware --target host` | {figures['firmware_s']} s |",
-        f"| accuracy on the held-out split | {accuracy} |",
+        f"| accuracy on the {metrics['evaluation_split']} split ({metrics['evaluation_examples']} examples) "
+        f"| {accuracy}; TFLM/TFLite agreement {metrics['tflm_tflite_agreement']:.3f} |",
+        f"| model | {metrics['params']} parameters, int8 {sizes['int8_tflite_bytes']} bytes, "
+        f"arena {sizes['arena_bytes']} bytes |",
     ]
     with open(ROOT / "benchmarks" / "RESULTS.md", "a") as out:
         out.write("\n".join(lines) + "\n")
