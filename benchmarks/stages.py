@@ -22,7 +22,7 @@ STAGES = (
     # (label, module, attribute); labels starting with spaces are parts of the stage above them
     ("rate limit check (Flask-Limiter)", "flask_limiter._extension", "Limiter._check_request_limit"),
     ("auth: contributor by token hash", "collector.auth", "current_contributor"),
-    ("campaign + consent query", "collector.clips", "campaign_with_consent"),
+    ("campaign + consent query", "collector.consents", "campaign_with_consent"),
     ("keyword query", "collector.clips", "keyword_named"),
     ("multipart parse (request.form/files)", "flask.wrappers", "Request._load_form_data"),
     ("ingest (decode, canonical, quality)", "collector.api", "ingest"),

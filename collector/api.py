@@ -200,7 +200,7 @@ def campaign_stats(slug: str) -> Response:
 def upload_clip(slug: str) -> tuple[Response, int]:
     """Take one recording: check consent and keyword, ingest the audio, store it all or nothing."""
     session, contributor = get_session(), authenticated_contributor()
-    campaign, consent = clips.campaign_with_consent(session, slug, contributor)
+    campaign, consent = consents.campaign_with_consent(session, slug, contributor)
     if campaign is None:
         raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
     if consent is None:

@@ -7,17 +7,16 @@ import random
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from collector.blobs import BlobStore
 from collector.errors import Conflict, NotFound
-from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote, utcnow
+from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +34,6 @@ SWEEP_BATCH = 500
 
 # The upload path's statements, built once with bound parameters: building and hashing a statement per
 # request cost more CPU than running it (0.1 ms of SQLAlchemy each; benchmarks/RESULTS.md).
-_CAMPAIGN_WITH_CONSENT = (
-    # one query instead of get_campaign() and consents.active_consent(), whose rule it repeats
-    select(Campaign, Consent)
-    .outerjoin(Consent, and_(Consent.campaign_id == Campaign.id,
-                             Consent.contributor_id == bindparam("contributor_id"),
-                             Consent.withdrawn_at.is_(None), Consent.superseded_at.is_(None)))
-    .where(Campaign.slug == bindparam("slug"))
-    .order_by(Consent.granted_at.desc(), Consent.id.desc())
-    .limit(1)
-)
 _KEYWORD = select(Keyword).where(Keyword.campaign_id == bindparam("campaign_id"),
                                  Keyword.word == bindparam("word"))
 _INSERT_CLIP = insert(Clip.__table__)
@@ -85,32 +74,12 @@ def clip_summary(clip: Clip) -> dict[str, Any]:
         "verdict": clip.auto_verdict,
         "flags": list(clip.flags or []),
         "quality": clip_quality(clip),
-        "created_at": _utc(clip.created_at).isoformat(),
+        "created_at": as_utc(clip.created_at).isoformat(),
     }
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes (stored in UTC), PostgreSQL aware ones: answer the same either way
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def find_keyword(campaign: Campaign, word: object) -> Keyword | None:
-    """Return the campaign's keyword spelled `word` (case and surrounding spaces ignored), or None."""
-    if not isinstance(word, str):
-        return None
-    wanted = word.strip().lower()
-    return next((keyword for keyword in campaign.keywords if keyword.word == wanted), None)
-
-
-def campaign_with_consent(session: Session, slug: str,
-                          contributor: Contributor) -> tuple[Campaign | None, Consent | None]:
-    """Return the campaign with this slug and the caller's consent in force there (either may be None)."""
-    row = session.execute(_CAMPAIGN_WITH_CONSENT, {"slug": slug, "contributor_id": contributor.id}).first()
-    return (row[0], row[1]) if row else (None, None)
-
-
 def keyword_named(session: Session, campaign: Campaign, word: object) -> Keyword | None:
-    """Return what find_keyword() returns, with one indexed query instead of loading every keyword."""
+    """Return the campaign's keyword spelled `word` (case and surrounding spaces ignored), or None."""
     if not isinstance(word, str):
         return None
     return session.scalar(_KEYWORD, {"campaign_id": campaign.id, "word": word.strip().lower()})

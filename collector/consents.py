@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 import licenses
 from collector.errors import BadRequest, Conflict
-from collector.models import Campaign, Consent, Contributor, utcnow
+from collector.models import Campaign, Consent, Contributor, as_utc, utcnow
 
 
 def consent_document(campaign: Campaign) -> dict[str, Any]:
@@ -25,28 +24,45 @@ def consent_document(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+# A consent is in force until withdrawn or replaced; should two racing grants leave two such rows for one
+# campaign, the newest is the one in force.
+IN_FORCE = and_(Consent.withdrawn_at.is_(None), Consent.superseded_at.is_(None))
+NEWEST_FIRST = (Consent.granted_at.desc(), Consent.id.desc())
+
+# The upload path's query, built once with bound parameters: building a statement per request cost more
+# CPU than running it (benchmarks/RESULTS.md).
+_CAMPAIGN_WITH_CONSENT = (
+    select(Campaign, Consent)
+    .outerjoin(Consent, and_(Consent.campaign_id == Campaign.id,
+                             Consent.contributor_id == bindparam("contributor_id"), IN_FORCE))
+    .where(Campaign.slug == bindparam("slug"))
+    .order_by(*NEWEST_FIRST)
+    .limit(1)
+)
+
+
 def active_consent(session: Session, contributor: Contributor, campaign: Campaign) -> Consent | None:
     """Return the contributor's consent in force for this campaign, or None."""
     return session.scalar(
         select(Consent).where(
-            Consent.contributor_id == contributor.id,
-            Consent.campaign_id == campaign.id,
-            Consent.withdrawn_at.is_(None),
-            Consent.superseded_at.is_(None),
-        ).order_by(Consent.granted_at.desc(), Consent.id.desc())
+            Consent.contributor_id == contributor.id, Consent.campaign_id == campaign.id, IN_FORCE
+        ).order_by(*NEWEST_FIRST)
     )
+
+
+def campaign_with_consent(session: Session, slug: str,
+                          contributor: Contributor) -> tuple[Campaign | None, Consent | None]:
+    """Return the campaign with this slug and the caller's consent in force there, in one query."""
+    row = session.execute(_CAMPAIGN_WITH_CONSENT, {"slug": slug, "contributor_id": contributor.id}).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def consents_in_force(session: Session, contributor: Contributor) -> list[tuple[Consent, Campaign]]:
     """Return the contributor's active consents with their campaigns, newest first, one per campaign."""
     rows = session.execute(
-        select(Consent, Campaign).join(Campaign, Consent.campaign_id == Campaign.id).where(
-            Consent.contributor_id == contributor.id,
-            Consent.withdrawn_at.is_(None),
-            Consent.superseded_at.is_(None),
-        ).order_by(Consent.granted_at.desc(), Consent.id.desc())
+        select(Consent, Campaign).join(Campaign, Consent.campaign_id == Campaign.id)
+        .where(Consent.contributor_id == contributor.id, IN_FORCE).order_by(*NEWEST_FIRST)
     ).all()
-    # two racing grants can leave two active rows; the newest is the one in force, as in active_consent
     newest: dict[int, tuple[Consent, Campaign]] = {}
     for consent, campaign in rows:
         newest.setdefault(campaign.id, (consent, campaign))
@@ -55,15 +71,13 @@ def consents_in_force(session: Session, contributor: Contributor) -> list[tuple[
 
 def consent_summary(consent: Consent, campaign: Campaign) -> dict[str, Any]:
     """Return what a contributor sees of one of their consents, and whether it is to the current text."""
-    granted = consent.granted_at
     return {
         "consent_id": consent.public_id,
         "campaign": campaign.slug,
         "consent_version": consent.consent_version,
         "license": consent.license,
         "demographics_opt_in": consent.demographics_opt_in,
-        # SQLite hands back naive datetimes (stored in UTC), PostgreSQL aware ones: answer the same
-        "granted_at": (granted if granted.tzinfo else granted.replace(tzinfo=UTC)).isoformat(),
+        "granted_at": as_utc(consent.granted_at).isoformat(),
         "current": consent.consent_version == campaign.consent_version,
     }
 

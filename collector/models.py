@@ -37,6 +37,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Return a stored time as aware UTC (SQLite gives back naive UTC datetimes, PostgreSQL aware ones)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def new_public_id() -> str:
     """Return a random, unguessable public identifier (32 hex characters)."""
     return uuid.uuid4().hex
