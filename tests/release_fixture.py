@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from collector.canonical import canonical_window
 from licenses import get_license
 from tests.speech import espeak_samples
 from training.dataset import which_set
@@ -36,24 +37,15 @@ def speaker_ids(per_split: dict[str, int]) -> dict[str, list[str]]:
     return chosen
 
 
-def loudest_second(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
-    """The 1 s window with the most energy, zero-padded evenly when the word is shorter."""
-    if len(samples) < rate:
-        pad = rate - len(samples)
-        return np.pad(samples, (pad // 2, pad - pad // 2))
-    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
-    start = int(np.argmax(energy[rate:] - energy[:-rate]))
-    return samples[start:start + rate]
-
-
 def spoken_clip(word: str, speaker: int, take: int, seed: int) -> np.ndarray:
     """One canonical 1 s int16 clip of a word in a speaker's voice, with faint unique noise."""
     voice = VOICES[speaker % len(VOICES)]
     pitch = 30 + (speaker * 17) % 45 + 5 * take
     speed = 130 + (speaker * 23) % 50 + 15 * take
-    samples = loudest_second(espeak_samples(word, RATE, voice=voice, pitch=pitch, speed=speed))
-    noise = np.random.default_rng(seed).normal(0.0, 10 ** (-55 / 20), samples.shape)
-    return np.round(np.clip(samples + noise, -1, 1) * 32767).astype(np.int16)
+    samples = espeak_samples(word, RATE, voice=voice, pitch=pitch, speed=speed)
+    noise = np.random.default_rng(seed).normal(0.0, 10 ** (-55 / 20), samples.shape).astype(np.float32)
+    # cut as the collector cuts every upload, so the fixture is what a real release holds
+    return canonical_window(np.clip(samples + noise, -1, 1)).pcm.astype(np.int16)
 
 
 def write_release(root: Path, keywords: tuple[str, ...] = KEYWORDS, takes: int = 2,
