@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from licenses import UnknownLicense, get_license
-from training.dataset import Release, licence_counts
+from training.dataset import ReleaseDir, licence_counts
 from training.model_dir import LICENCE_HEADING
 
 
-def render_model_card(release: Release, metrics: dict) -> str:
+def render_model_card(release: ReleaseDir, metrics: dict) -> str:
     """Write the model card of a model trained on a release, from its metrics."""
     labels = metrics["labels"]
     sections = [
@@ -24,7 +24,7 @@ def render_model_card(release: Release, metrics: dict) -> str:
     return "\n".join(sections)
 
 
-def _data_section(release: Release, metrics: dict) -> str:
+def _data_section(release: ReleaseDir, metrics: dict) -> str:
     info, examples = metrics["release"], metrics["examples"]
     return (
         "## Data\n\n"
@@ -38,7 +38,7 @@ def _data_section(release: Release, metrics: dict) -> str:
     )
 
 
-def _licence_section(release: Release) -> str:
+def _licence_section(release: ReleaseDir) -> str:
     rows, obligations = [], []
     for spdx, clips in licence_counts(release).items():
         try:
