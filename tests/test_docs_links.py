@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from functools import cache
 from pathlib import Path
@@ -33,10 +34,12 @@ def links(text: str) -> list[str]:
 
 def slug(heading: str) -> str:
     """GitHub's anchor for a heading: markup dropped, lower case, punctuation removed, spaces to hyphens."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link in a heading keeps its text
-    text = re.sub(r"[`*_]|<[^>]+>", "", text).strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
+    parts = re.split(r"(`[^`]*`)", heading)  # code spans are literal text; elsewhere markup goes
+    for index in range(0, len(parts), 2):
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", parts[index])  # a link keeps its text
+        parts[index] = html.unescape(re.sub(r"<[^>]+>|\*", "", text))
+    text = "".join(part.strip("`") if part.startswith("`") else part for part in parts)
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
 
 
 @cache
@@ -77,8 +80,11 @@ def test_every_relative_link_resolves(page: Path) -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(ROOT).as_posix())
 def test_every_markdown_file_named_in_code_exists_in_the_clone(page: Path) -> None:
     """A page named as `path/page.md` is a pointer too: it must be in the repository, not beside it."""
-    named = _MD_PATH_IN_CODE.findall(_FENCE.sub("", page.read_text("utf-8")))
-    problems = [problem for target in named if "/" in target and (problem := broken(page, target))]
+    text = _FENCE.sub("", page.read_text("utf-8"))
+    named = [name for name in _MD_PATH_IN_CODE.findall(text) if "/" in name]
+    # a path in code may be written from the page's folder or from the repository root
+    problems = [problem for name in named
+                if (problem := broken(page, name)) and broken(ROOT / "README.md", name)]
     assert not problems, "\n".join(problems)
 
 
