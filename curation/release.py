@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -26,7 +25,6 @@ from collector.votes import DECISION_STATUS
 from curation.datasheet import attribution_markdown, datasheet_markdown
 from curation.release_format import (
     ATTRIBUTION,
-    CHECKSUMS,
     DATASHEET,
     DELETIONS,
     LICENSES_DIR,
@@ -36,6 +34,7 @@ from curation.release_format import (
     clip_path,
     split_counts,
     which_set,
+    write_checksums,
     write_clips_tsv,
     write_release_json,
     write_split_lists,
@@ -330,25 +329,6 @@ def release_metadata(
         "licenses": [{"spdx": s, "name": get_license(s).name, "url": get_license(s).url} for s in licences],
         "filters": filters,
     }
-
-
-def write_checksums(root: Path) -> str:
-    """Write SHA256SUMS (sha256sum format, sorted paths, every file but itself); return its SHA-256."""
-    lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        lines.append(f"{_sha256_file(path)}  {relative}\n")
-    content = "".join(lines).encode("utf-8")
-    (root / CHECKSUMS).write_bytes(content)
-    return hashlib.sha256(content).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_release(

@@ -42,10 +42,10 @@ _WORD_FOLDER = re.compile(r"^[^/\\\x00._][^/\\\x00]*$")
 
 __all__ = [
     "ATTRIBUTION", "BACKGROUND_NOISE_DIR", "CHECKSUMS", "CLIPS_TSV", "DATASHEET", "DELETIONS",
-    "FORMAT_VERSION", "LICENSES_DIR", "LIST_FILES", "READABLE_VERSIONS", "RELEASE_JSON", "SPLITS",
-    "TSV_COLUMNS", "ReleaseDir", "ReleaseError", "ReleasedClip", "check_word", "clip_path", "read_clips_tsv",
-    "read_release", "read_release_json", "read_split_lists", "split_counts", "which_set", "write_clips_tsv",
-    "write_release_json", "write_split_lists",
+    "FORMAT_VERSION", "LICENSES_DIR", "LIST_FILES", "READABLE_VERSIONS", "RELEASE_JSON", "ReleaseDir",
+    "ReleaseError", "ReleasedClip", "SPLITS", "TSV_COLUMNS", "check_word", "clip_path", "read_clips_tsv",
+    "read_release", "read_release_json", "read_split_lists", "split_counts", "which_set", "write_checksums",
+    "write_clips_tsv", "write_release_json", "write_split_lists",
 ]
 
 
@@ -125,6 +125,25 @@ def write_split_lists(root: Path, clips: Iterable[ReleasedClip]) -> None:
             by_split[clip.split].append(clip.path)
     for split, name in LIST_FILES.items():
         (root / name).write_text("".join(f"{path}\n" for path in by_split[split]), "utf-8")
+
+
+def write_checksums(root: Path) -> str:
+    """Write SHA256SUMS (sha256sum format, sorted paths, every file but itself); return its SHA-256."""
+    lines = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        lines.append(f"{_sha256_file(path)}  {relative}\n")
+    content = "".join(lines).encode("utf-8")
+    (root / CHECKSUMS).write_bytes(content)
+    return hashlib.sha256(content).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # --- reading ---------------------------------------------------------------------------------------------

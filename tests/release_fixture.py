@@ -12,6 +12,7 @@ from collector.canonical import canonical_window
 from curation.release_format import (
     ReleasedClip,
     which_set,
+    write_checksums,
     write_clips_tsv,
     write_release_json,
     write_split_lists,
@@ -71,7 +72,7 @@ def write_release(root: Path, keywords: tuple[str, ...] = KEYWORDS, takes: int =
     clips = (ReleasedClip(row["path"], row["keyword"], row["split"]) for row in rows)
     write_split_lists(root, sorted(clips, key=lambda clip: clip.path))
     _write_metadata(root, rows, keywords)
-    _write_checksums(root)
+    write_checksums(root)
     return root
 
 
@@ -113,9 +114,3 @@ def _write_metadata(root: Path, rows: list[dict], keywords: tuple[str, ...]) -> 
                      for spdx in licences],
     }
     write_release_json(root, release)
-
-
-def _write_checksums(root: Path) -> None:
-    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root).as_posix()}\n"
-             for path in sorted(root.rglob("*")) if path.is_file() and path.name != "SHA256SUMS"]
-    (root / "SHA256SUMS").write_text("".join(lines))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from curation.release_format import ATTRIBUTION
 from licenses import UnknownLicense, get_license
 from training.dataset import ReleaseDir, licence_counts
 from training.model_dir import LICENCE_HEADING
@@ -51,7 +52,7 @@ def _licence_section(release: ReleaseDir) -> str:
         if licence.requires_attribution:
             obligations.append(f"- {spdx}: give credit as in the attribution below, name the licence with a "
                                f"link ({licence.url}) and say that the model was trained on the clips.")
-    attribution = release.root / "ATTRIBUTION.md"
+    attribution = release.root / ATTRIBUTION
     quoted = ""
     if attribution.is_file():  # quoted, so its headings do not end this section
         text = attribution.read_text("utf-8").strip()
