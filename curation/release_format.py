@@ -97,13 +97,13 @@ def write_release_json(
     root: Path, document: Mapping[str, Any], extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Write release.json: the format version, the document, then extra fields; return what was written."""
+    if document.get(FORMAT_VERSION_KEY, FORMAT_VERSION) != FORMAT_VERSION:
+        raise ValueError("release.json is written in FORMAT_VERSION only")
     extra = dict(extra or {})
     clash = sorted(set(extra) & {FORMAT_VERSION_KEY, *document})
     if clash:
         raise ValueError(f"release.json extra field {clash[0]!r} would replace a field of the format")
     written = {FORMAT_VERSION_KEY: FORMAT_VERSION, **document, **extra}
-    if document.get(FORMAT_VERSION_KEY, FORMAT_VERSION) != FORMAT_VERSION:
-        raise ValueError("release.json is written in FORMAT_VERSION only")
     text = json.dumps(written, indent=2, ensure_ascii=False) + "\n"
     (root / RELEASE_JSON).write_text(text, "utf-8")
     return written
@@ -130,7 +130,7 @@ def write_split_lists(root: Path, clips: Iterable[ReleasedClip]) -> None:
 def write_checksums(root: Path) -> str:
     """Write SHA256SUMS (sha256sum format, sorted paths, every file but itself); return its SHA-256."""
     lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p != root / CHECKSUMS):
         relative = path.relative_to(root).as_posix()
         lines.append(f"{_sha256_file(path)}  {relative}\n")
     content = "".join(lines).encode("utf-8")

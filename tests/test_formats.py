@@ -21,6 +21,7 @@ from curation.release_format import (
     read_release,
     read_release_json,
     read_split_lists,
+    write_checksums,
     write_clips_tsv,
     write_release_json,
     write_split_lists,
@@ -163,3 +164,13 @@ def test_check_format_version_is_shared():
     assert check_format_version({"format_version": 3}, "x.json", (1, 3)) == 3
     with pytest.raises(FormatVersionError, match=r"^x\.json has format_version 4; .* version 1, 3 only$"):
         check_format_version({"format_version": 4}, "x.json", (1, 3))
+
+
+def test_sha256sums_lists_every_other_file_and_is_the_release_checksum(tmp_path):
+    root = tiny_release(tmp_path / "r")
+    first = write_checksums(root)
+    assert write_checksums(root) == first  # rewriting never lists SHA256SUMS itself
+    lines = (root / "SHA256SUMS").read_text().splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["release.json", "yes/aaaaaaaa_nohash_0.wav",
+                                                       "yes/bbbbbbbb_nohash_0.wav"]
+    assert read_release(root).checksum == first
