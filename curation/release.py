@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -26,24 +23,29 @@ from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Rele
 from collector.privacy import speaker_id
 from collector.votes import DECISION_STATUS
 from curation.datasheet import attribution_markdown, datasheet_markdown
-from curation.splits import SPLITS, clip_filename, which_set
+from curation.release_format import (
+    ATTRIBUTION,
+    DATASHEET,
+    DELETIONS,
+    LICENSES_DIR,
+    SPLITS,
+    ReleasedClip,
+    ReleaseError,
+    clip_path,
+    split_counts,
+    which_set,
+    write_checksums,
+    write_clips_tsv,
+    write_release_json,
+    write_split_lists,
+)
 from licenses import UnknownLicense, get_license
 
-FORMAT_VERSION = "1"
-TSV_COLUMNS = (
-    "path", "keyword", "speaker_id", "split", "license", "consent_version", "age", "gender", "accent",
-    "language", "up_votes", "down_votes", "status", "duration_ms", "snr_db", "rms_dbfs", "sha256", "source",
-)
 # Common Voice publishes age and gender only for values at least this many speakers share; accent is free
 # text, so a rare accent could single a speaker out just as well and is suppressed by the same rule.
 MIN_SPEAKERS_PER_VALUE = 5
 SUPPRESSED_FIELDS = ("age", "gender", "accent")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_KEYWORD_DIR = re.compile(r"^[^/\\\x00]+$")
-
-
-class ReleaseError(Exception):
-    """A release that cannot be built as asked; the message is one sentence for a person."""
 
 
 @dataclass
@@ -56,6 +58,11 @@ class Entry:
     speaker: str
     split: str
     row: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def released(self) -> ReleasedClip:
+        """The clip as the release format records it."""
+        return ReleasedClip(self.path, self.keyword, self.split)
 
 
 @dataclass(frozen=True)
@@ -197,12 +204,10 @@ def plan_entries(clips: Sequence[Clip], campaign: Campaign, secret_key: str) -> 
     entries = []
     for clip in clips:
         word = clip.keyword.word
-        if not _KEYWORD_DIR.match(word) or word.startswith((".", "_")):
-            raise ReleaseError(f"keyword {word!r} cannot be a folder name in a release")
         speaker = speaker_id(secret_key, clip.contributor.public_id)
-        name = clip_filename(speaker, counters[word, speaker])
+        path = clip_path(word, speaker, counters[word, speaker])
         counters[word, speaker] += 1
-        entries.append(Entry(clip, f"{word}/{name}", word, speaker, which_set(name)))
+        entries.append(Entry(clip, path, word, speaker, which_set(path)))
     for entry in entries:
         entry.row = clip_row(entry, campaign)
     suppress_small_cells(entries)
@@ -274,33 +279,24 @@ def write_metadata(
     deletions: Sequence[str],
     filters: dict[str, Any],
     previous: Release | None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the split lists, clips.tsv, release.json, licences, attribution, deletions and datasheet."""
-    for split in ("validation", "testing"):
-        paths = [e.path for e in entries if e.split == split]
-        (root / f"{split}_list.txt").write_text("".join(f"{p}\n" for p in paths), "utf-8")
-    write_tsv(root / "clips.tsv", [e.row for e in entries])
-    meta = release_metadata(campaign, entries, version, created, filters, previous)
-    (root / "release.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    """Write split lists, clips.tsv, release.json (with any extra fields), licences, deletions, datasheet."""
+    write_split_lists(root, (e.released for e in entries))
+    write_clips_tsv(root, (e.row for e in entries))
+    meta = write_release_json(root, release_metadata(campaign, entries, version, created, filters, previous),
+                              extra)
     used = [get_license(lic["spdx"]) for lic in meta["licenses"]]
-    (root / "LICENSES").mkdir()
+    (root / LICENSES_DIR).mkdir()
     for lic in used:
-        (root / "LICENSES" / f"{lic.spdx}.txt").write_text(lic.text(), "utf-8")
+        (root / LICENSES_DIR / f"{lic.spdx}.txt").write_text(lic.text(), "utf-8")
     credited = [lic for lic in used if lic.requires_attribution]
     if credited:
-        (root / "ATTRIBUTION.md").write_text(attribution_markdown(campaign, version, credited), "utf-8")
-    (root / "deletions.txt").write_text("".join(f"{s}\n" for s in deletions), "utf-8")
+        (root / ATTRIBUTION).write_text(attribution_markdown(campaign, version, credited), "utf-8")
+    (root / DELETIONS).write_text("".join(f"{s}\n" for s in deletions), "utf-8")
     rows = [e.row for e in entries]
-    (root / "datasheet.md").write_text(datasheet_markdown(meta, rows, len(deletions)), "utf-8")
+    (root / DATASHEET).write_text(datasheet_markdown(meta, rows, len(deletions)), "utf-8")
     return meta
-
-
-def write_tsv(path: Path, rows: Sequence[dict[str, str]]) -> None:
-    """Write clips.tsv: the binding columns in order, one row per clip."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, TSV_COLUMNS, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def release_metadata(
@@ -311,13 +307,12 @@ def release_metadata(
     filters: dict[str, Any],
     previous: Release | None,
 ) -> dict[str, Any]:
-    """Return release.json: format, campaign, version, creation time, counts and licences."""
+    """Return release.json's content but its format version: campaign, version, time, counts, licences."""
     by_keyword_split: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in entries:
         by_keyword_split[entry.keyword][entry.split] += 1
     licences = sorted({e.row["license"] for e in entries})
     return {
-        "format_version": FORMAT_VERSION,
         "campaign": {"slug": campaign.slug, "title": campaign.title, "language": campaign.language},
         "version": version,
         "previous_version": previous.version if previous else None,
@@ -326,7 +321,7 @@ def release_metadata(
         "speakers": len({e.speaker for e in entries}),
         "counts": {
             "keywords": dict(sorted(Counter(e.keyword for e in entries).items())),
-            "splits": {s: sum(e.split == s for e in entries) for s in SPLITS},
+            "splits": split_counts([e.released for e in entries]),
             "licenses": dict(sorted(Counter(e.row["license"] for e in entries).items())),
             "consent_versions": dict(sorted(Counter(e.row["consent_version"] for e in entries).items())),
         },
@@ -334,25 +329,6 @@ def release_metadata(
         "licenses": [{"spdx": s, "name": get_license(s).name, "url": get_license(s).url} for s in licences],
         "filters": filters,
     }
-
-
-def write_checksums(root: Path) -> str:
-    """Write SHA256SUMS (sha256sum format, sorted paths, every file but itself); return its SHA-256."""
-    lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        lines.append(f"{_sha256_file(path)}  {relative}\n")
-    content = "".join(lines).encode("utf-8")
-    (root / "SHA256SUMS").write_bytes(content)
-    return hashlib.sha256(content).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_release(

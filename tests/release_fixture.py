@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from collector.canonical import canonical_window
+from curation.release_format import (
+    ReleasedClip,
+    which_set,
+    write_checksums,
+    write_clips_tsv,
+    write_release_json,
+    write_split_lists,
+)
 from licenses import get_license
 from tests.speech import espeak_samples
-from training.dataset import which_set
 
 RATE = 16000
 KEYWORDS = ("yes", "no", "stop")
 VOICES = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029", "en+f3", "en+m3", "en-us+f2",
           "en+m5", "en-gb-x-gbclan", "en+f4", "en-us+m2")
-COLUMNS = ("path keyword speaker_id split license consent_version age gender accent language up_votes "
-           "down_votes status duration_ms snr_db rms_dbfs sha256 source").split()
 
 
 def speaker_ids(per_split: dict[str, int]) -> dict[str, list[str]]:
@@ -53,7 +55,7 @@ def write_release(root: Path, keywords: tuple[str, ...] = KEYWORDS, takes: int =
     """Write a release: clips, background noise, list files, clips.tsv, release.json, licences, SHA256SUMS."""
     per_split = per_split or {"training": 16, "validation": 4, "testing": 4}
     root.mkdir(parents=True, exist_ok=True)
-    rows, lists = [], {"validation": [], "testing": []}
+    rows = []
     speaker_number = 0
     for split, speakers in speaker_ids(per_split).items():
         for speaker in speakers:
@@ -65,14 +67,12 @@ def write_release(root: Path, keywords: tuple[str, ...] = KEYWORDS, takes: int =
                     (root / word).mkdir(exist_ok=True)
                     sf.write(root / path, clip, RATE, subtype="PCM_16")
                     rows.append(_row(path, word, speaker, split, licence, clip))
-                    if split in lists:
-                        lists[split].append(path)
             speaker_number += 1
     _write_noise(root, noise_seconds)
-    for split, paths in lists.items():
-        (root / f"{split}_list.txt").write_text("".join(f"{p}\n" for p in sorted(paths)))
+    clips = (ReleasedClip(row["path"], row["keyword"], row["split"]) for row in rows)
+    write_split_lists(root, sorted(clips, key=lambda clip: clip.path))
     _write_metadata(root, rows, keywords)
-    _write_checksums(root)
+    write_checksums(root)
     return root
 
 
@@ -96,11 +96,7 @@ def _write_noise(root: Path, seconds: float) -> None:
 
 
 def _write_metadata(root: Path, rows: list[dict], keywords: tuple[str, ...]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, delimiter="\t", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (root / "clips.tsv").write_text(buffer.getvalue())
+    write_clips_tsv(root, rows)
     licences = sorted({row["license"] for row in rows})
     (root / "LICENSES").mkdir(exist_ok=True)
     for spdx in licences:
@@ -109,7 +105,7 @@ def _write_metadata(root: Path, rows: list[dict], keywords: tuple[str, ...]) -> 
         "# Attribution\n\nClips under CC-BY-4.0 are by the wordcrowd fixture speakers "
         f"({sum(row['license'] == 'CC-BY-4.0' for row in rows)} clips).\n")
     release = {  # the shape curation writes
-        "format_version": 1, "campaign": {"slug": "fixture", "title": "Fixture", "language": "en"},
+        "campaign": {"slug": "fixture", "title": "Fixture", "language": "en"},
         "version": "1", "created": "2025-01-01T00:00:00Z", "clips": len(rows),
         "speakers": len({row["speaker_id"] for row in rows}),
         "counts": {"keywords": {word: sum(row["keyword"] == word for row in rows) for word in keywords},
@@ -117,10 +113,4 @@ def _write_metadata(root: Path, rows: list[dict], keywords: tuple[str, ...]) -> 
         "licenses": [{"spdx": spdx, "name": get_license(spdx).name, "url": get_license(spdx).url}
                      for spdx in licences],
     }
-    (root / "release.json").write_text(json.dumps(release, indent=2) + "\n")
-
-
-def _write_checksums(root: Path) -> None:
-    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root).as_posix()}\n"
-             for path in sorted(root.rglob("*")) if path.is_file() and path.name != "SHA256SUMS"]
-    (root / "SHA256SUMS").write_text("".join(lines))
+    write_release_json(root, release)

@@ -23,7 +23,8 @@ from collector.db import session_scope
 from collector.migrate import upgrade
 from collector.models import Clip, Consent, Contributor, Demographics, Erasure, Release, ReleaseClip
 from collector.privacy import speaker_id
-from curation.release import TSV_COLUMNS, ReleaseError, build_release
+from curation.release import build_release
+from curation.release_format import TSV_COLUMNS, ReleaseError
 from curation.splits import hash_name, percentage_hash, which_set
 from licenses import consent_sha256, get_license
 from tests.conftest import SECRET
@@ -239,7 +240,7 @@ def test_release_documents_licences_deletions_checksums_and_lineage(world, tmp_p
     assert (out / "deletions.txt").read_text() == f"{sid(world, 'p7')}\n"
 
     meta = json.loads((out / "release.json").read_text())
-    assert meta["format_version"] == "1" and meta["version"] == "1"
+    assert meta["format_version"] == 1 and meta["version"] == "1"
     assert meta["campaign"] == {"slug": "kws", "title": "Test words", "language": "en"}
     assert meta["counts"]["keywords"] == {"no": 8, "yes": 11}
     assert meta["counts"]["licenses"] == {"CC-BY-4.0": 2, "CC0-1.0": 17}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -14,47 +11,18 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from curation.splits import which_set  # the one Speech Commands split rule, shared with releases
+# the release directory is read through curation's one module for its format (layout, splits, versions)
+from curation.release_format import SPLITS as SPLITS
+from curation.release_format import ReleaseDir, ReleaseError, read_clips_tsv
+from curation.release_format import read_release as read_release
+from curation.release_format import which_set as which_set
 from training.features import DEFAULT_PARAMS, FeatureParams
 
 SILENCE_LABEL = "_silence_"
 UNKNOWN_LABEL = "_unknown_"
-BACKGROUND_NOISE_DIR = "_background_noise_"
-SPLITS = ("training", "validation", "testing")
-LIST_FILES = {"validation": "validation_list.txt", "testing": "testing_list.txt"}
 # TF speech_commands' defaults: silence and unknown each add 10 % of the keyword examples of a split.
 SILENCE_PERCENTAGE = 10.0
 UNKNOWN_PERCENTAGE = 10.0
-
-
-class ReleaseError(ValueError):
-    """The release directory is missing, incomplete or inconsistent."""
-
-
-@dataclass(frozen=True)
-class Clip:
-    """One clip of a release: its path relative to the release, its word and its split."""
-
-    path: str
-    word: str
-    split: str
-
-
-@dataclass(frozen=True)
-class Release:
-    """What training needs from a release directory."""
-
-    root: Path
-    info: dict
-    clips: tuple[Clip, ...]
-    words: tuple[str, ...]
-    noise_files: tuple[Path, ...]
-
-    @property
-    def checksum(self) -> str | None:
-        """SHA-256 of SHA256SUMS: one checksum that pins every file of the release."""
-        sums = self.root / "SHA256SUMS"
-        return hashlib.sha256(sums.read_bytes()).hexdigest() if sums.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -69,65 +37,14 @@ class Examples:
         return len(self.labels)
 
 
-def read_release(root: Path | str) -> Release:
-    """Index a release: its clips by word and split (list files first), background noise, release.json."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ReleaseError(f"{root} is not a directory")
-    info = _read_release_json(root)
-    paths = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.wav")
-                   if not p.parent.name.startswith("_"))
-    if not paths:
-        raise ReleaseError(f"{root} holds no clips (expected <keyword>/<speaker>_nohash_<n>.wav)")
-    listed = {split: _read_list(root, name, set(paths)) for split, name in LIST_FILES.items()}
-    clips = tuple(Clip(path, path.split("/")[0], _split_of(path, listed)) for path in paths)
-    noise = tuple(sorted((root / BACKGROUND_NOISE_DIR).glob("*.wav")))
-    return Release(root, info, clips, tuple(sorted({clip.word for clip in clips})), noise)
-
-
-def _read_release_json(root: Path) -> dict:
-    path = root / "release.json"
-    if not path.is_file():
-        raise ReleaseError(f"{root} is not a wordcrowd release: release.json is missing")
-    try:
-        info = json.loads(path.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ReleaseError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(info, dict):
-        raise ReleaseError(f"{path} must hold a JSON object")
-    return info
-
-
-def _read_list(root: Path, name: str, known: set[str]) -> set[str] | None:
-    """Read a split list file; None when the release has none (then the hash rule decides)."""
-    path = root / name
-    if not path.is_file():
-        return None
-    listed = {line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()}
-    missing = sorted(listed - known)
-    if missing:
-        raise ReleaseError(f"{name} names {missing[0]}, which is not in the release")
-    return listed
-
-
-def _split_of(path: str, listed: dict[str, set[str] | None]) -> str:
-    for split, paths in listed.items():
-        if paths is None:
-            if which_set(path) == split:
-                return split
-        elif path in paths:
-            return split
-    return "training"
-
-
-def licence_counts(release: Release) -> dict[str, int]:
+def licence_counts(release: ReleaseDir) -> dict[str, int]:
     """Clips per licence (SPDX), from clips.tsv, else from release.json's counts."""
-    table = release.root / "clips.tsv"
-    if table.is_file():
-        with table.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        if rows and "license" in rows[0]:
-            return dict(sorted(Counter(row["license"] for row in rows).items()))
+    try:
+        rows = read_clips_tsv(release.root)
+    except ReleaseError:
+        rows = []
+    if rows:
+        return dict(sorted(Counter(row["license"] for row in rows).items()))
     counts = release.info.get("counts")
     summary = counts.get("licenses") if isinstance(counts, dict) else None
     if not isinstance(summary, dict):
@@ -135,7 +52,7 @@ def licence_counts(release: Release) -> dict[str, int]:
     return {str(spdx): clips for spdx, clips in sorted(summary.items()) if isinstance(clips, int)}
 
 
-def choose_labels(release: Release, keywords: Sequence[str] | None = None) -> list[str]:
+def choose_labels(release: ReleaseDir, keywords: Sequence[str] | None = None) -> list[str]:
     """Model output order: _silence_, _unknown_, then the chosen keywords (all words by default)."""
     chosen = list(keywords) if keywords else list(release.words)
     unknown = [word for word in chosen if word not in release.words]
@@ -162,7 +79,7 @@ def load_clip(path: Path, params: FeatureParams) -> np.ndarray:
     return clip
 
 
-def build_split(release: Release, labels: Sequence[str], split: str, rng: np.random.Generator,
+def build_split(release: ReleaseDir, labels: Sequence[str], split: str, rng: np.random.Generator,
                 params: FeatureParams = DEFAULT_PARAMS) -> Examples:
     """Load one split: keyword clips, a 10 % share of unknown words and of silence (noise or zeros)."""
     index = {label: i for i, label in enumerate(labels)}

@@ -7,7 +7,11 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-FEATURE_PARAMS_VERSION = 1
+from curation.format_version import FORMAT_VERSION_KEY, check_format_version
+
+FEATURE_PARAMS_FILE = "feature_params.json"
+FEATURE_PARAMS_VERSION = 1  # integer major version of feature_params.json (docs/formats.md)
+READABLE_FEATURE_PARAMS_VERSIONS = (1,)
 # micro_speech scales the frontend's integer output by 10/256 in training (input_data.py) ...
 FRONTEND_SCALE = 10.0 / 256.0
 # ... and on device maps it to int8 as trunc((raw * 256 + 333) / 666) - 128 (micro_features_generator.cc).
@@ -62,7 +66,7 @@ class FeatureParams:
     def to_json(self) -> str:
         """Serialise as feature_params.json, derived values and the int8 input mapping included."""
         document = {
-            "format_version": FEATURE_PARAMS_VERSION,
+            FORMAT_VERSION_KEY: FEATURE_PARAMS_VERSION,
             **asdict(self),
             "frames": self.frames,
             "frontend": "tflm_micro_frontend",
@@ -72,15 +76,21 @@ class FeatureParams:
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> FeatureParams:
-        """Read feature_params.json; derived values are recomputed and must agree."""
+    def from_json(cls, text: str, source: str = FEATURE_PARAMS_FILE) -> FeatureParams:
+        """Read feature_params.json (named `source` in errors); version checked, derived values must agree."""
         try:
             document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise FeatureParamsError(f"{source} is not valid JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise FeatureParamsError(f"{source} must hold a JSON object")
+        check_format_version(document, source, READABLE_FEATURE_PARAMS_VERSIONS, FeatureParamsError)
+        try:
             params = cls(**{field.name: document[field.name] for field in fields(cls)})
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise FeatureParamsError(f"feature_params.json is not valid: {error}") from None
+        except KeyError as error:
+            raise FeatureParamsError(f"{source} is not valid: {error} is missing") from None
         if document.get("frames", params.frames) != params.frames:
-            raise FeatureParamsError(f"feature_params.json says {document['frames']} frames, "
+            raise FeatureParamsError(f"{source} says {document['frames']} frames, "
                                      f"the settings give {params.frames}")
         return params
 

@@ -13,7 +13,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from training.dataset import SPLITS, Examples, Release, ReleaseError, build_split, choose_labels, read_release
+from training.dataset import (
+    SPLITS,
+    Examples,
+    ReleaseDir,
+    ReleaseError,
+    build_split,
+    choose_labels,
+    read_release,
+)
 from training.evaluate import evaluate
 from training.features import FeatureParams, device_features, quantize_features
 from training.model_card import render_model_card
@@ -85,7 +93,7 @@ def _umask() -> int:
     return mask
 
 
-def _load_splits(release: Release, labels: list[str], params: FeatureParams, seed: int,
+def _load_splits(release: ReleaseDir, labels: list[str], params: FeatureParams, seed: int,
                  report: Report) -> dict[str, tuple[Examples, np.ndarray]]:
     rng = np.random.default_rng(seed)
     splits = {split: build_split(release, labels, split, rng, params) for split in SPLITS}
@@ -112,7 +120,7 @@ def _fit(model: keras.Model, splits: dict, config: TrainConfig, report: Report) 
     return {name: float(values[-1]) for name, values in history.history.items()}
 
 
-def _train_into(folder: Path, release: Release, labels: list[str], params: FeatureParams, splits: dict,
+def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: FeatureParams, splits: dict,
                 config: TrainConfig, report: Report) -> dict:
     model = build_model(config.model, params.shape, len(labels))
     report(f"training {config.model} ({model.count_params():,} parameters) for {config.epochs} epochs")
@@ -162,7 +170,7 @@ def _evaluation_split(splits: dict) -> tuple[str, Examples, np.ndarray]:
     raise ReleaseError("the release has no clips to evaluate on")
 
 
-def _release_facts(release: Release) -> dict:
+def _release_facts(release: ReleaseDir) -> dict:
     info = release.info
     campaign = info.get("campaign")  # curation writes {"slug", "title", "language"}
     if isinstance(campaign, dict):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from curation.release_format import ATTRIBUTION
 from licenses import UnknownLicense, get_license
-from training.dataset import Release, licence_counts
+from training.dataset import ReleaseDir, licence_counts
 from training.model_dir import LICENCE_HEADING
 
 
-def render_model_card(release: Release, metrics: dict) -> str:
+def render_model_card(release: ReleaseDir, metrics: dict) -> str:
     """Write the model card of a model trained on a release, from its metrics."""
     labels = metrics["labels"]
     sections = [
@@ -24,7 +25,7 @@ def render_model_card(release: Release, metrics: dict) -> str:
     return "\n".join(sections)
 
 
-def _data_section(release: Release, metrics: dict) -> str:
+def _data_section(release: ReleaseDir, metrics: dict) -> str:
     info, examples = metrics["release"], metrics["examples"]
     return (
         "## Data\n\n"
@@ -38,7 +39,7 @@ def _data_section(release: Release, metrics: dict) -> str:
     )
 
 
-def _licence_section(release: Release) -> str:
+def _licence_section(release: ReleaseDir) -> str:
     rows, obligations = [], []
     for spdx, clips in licence_counts(release).items():
         try:
@@ -51,7 +52,7 @@ def _licence_section(release: Release) -> str:
         if licence.requires_attribution:
             obligations.append(f"- {spdx}: give credit as in the attribution below, name the licence with a "
                                f"link ({licence.url}) and say that the model was trained on the clips.")
-    attribution = release.root / "ATTRIBUTION.md"
+    attribution = release.root / ATTRIBUTION
     quoted = ""
     if attribution.is_file():  # quoted, so its headings do not end this section
         text = attribution.read_text("utf-8").strip()

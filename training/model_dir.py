@@ -6,11 +6,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.features import FeatureParams, FeatureParamsError
+from curation.format_version import FORMAT_VERSION_KEY, check_format_version
+from training.features import FEATURE_PARAMS_FILE, FeatureParams, FeatureParamsError
 
-MODEL_DIR_FORMAT_VERSION = 1
-MODEL_FILES = ("model.keras", "float.tflite", "int8.tflite", "labels.txt", "feature_params.json",
-               "metrics.json", "model_card.md")
+MODEL_DIR_FORMAT_VERSION = 1  # integer major version of the model directory, carried by metrics.json
+READABLE_MODEL_DIR_VERSIONS = (1,)
+LABELS_FILE = "labels.txt"
+METRICS_FILE = "metrics.json"
+MODEL_CARD_FILE = "model_card.md"
+INT8_MODEL_FILE = "int8.tflite"
+MODEL_FILES = ("model.keras", "float.tflite", INT8_MODEL_FILE, LABELS_FILE, FEATURE_PARAMS_FILE,
+               METRICS_FILE, MODEL_CARD_FILE)
 LICENCE_HEADING = "## Data licences and attribution"
 
 
@@ -30,7 +36,7 @@ class ModelDir:
 
     def int8_tflite(self) -> bytes:
         """The full-integer model the firmware runs."""
-        return (self.root / "int8.tflite").read_bytes()
+        return (self.root / INT8_MODEL_FILE).read_bytes()
 
     def licence_section(self) -> str:
         """The model card's data licence and attribution section, heading included."""
@@ -54,24 +60,36 @@ def read_model_dir(root: Path | str) -> ModelDir:
     missing = [name for name in MODEL_FILES if not (root / name).is_file()]
     if missing:
         raise ModelDirError(f"{root} is not a model directory: {', '.join(missing)} missing")
-    lines = (root / "labels.txt").read_text("utf-8").splitlines()
+    metrics = read_metrics(root / METRICS_FILE)
+    lines = (root / LABELS_FILE).read_text("utf-8").splitlines()
     labels = tuple(line.strip() for line in lines if line.strip())
     if len(labels) < 3 or labels[:2] != ("_silence_", "_unknown_"):
-        raise ModelDirError("labels.txt must list _silence_, _unknown_ and at least one keyword")
+        raise ModelDirError(f"{LABELS_FILE} must list _silence_, _unknown_ and at least one keyword")
+    path = root / FEATURE_PARAMS_FILE
     try:
-        params = FeatureParams.from_json((root / "feature_params.json").read_text("utf-8"))
-        metrics = json.loads((root / "metrics.json").read_text("utf-8"))
-    except (FeatureParamsError, json.JSONDecodeError) as error:
-        raise ModelDirError(f"{root}: {error}") from None
+        params = FeatureParams.from_json(path.read_text("utf-8"), source=str(path))
+    except FeatureParamsError as error:
+        raise ModelDirError(str(error)) from None
+    return ModelDir(root, labels, params, metrics, (root / MODEL_CARD_FILE).read_text("utf-8"))
+
+
+def read_metrics(path: Path) -> dict:
+    """Read metrics.json, the model directory's version carrier; refuse a version this code cannot read."""
+    try:
+        metrics = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelDirError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(metrics, dict):
-        raise ModelDirError(f"{root / 'metrics.json'} must hold a JSON object")
-    return ModelDir(root, labels, params, metrics, (root / "model_card.md").read_text("utf-8"))
+        raise ModelDirError(f"{path} must hold a JSON object")
+    check_format_version(metrics, path, READABLE_MODEL_DIR_VERSIONS, ModelDirError)
+    return metrics
 
 
 def write_model_files(root: Path, labels: list[str], params: FeatureParams, metrics: dict, card: str) -> None:
     """Write the text files of a model directory (the model files are written by whoever made them)."""
-    (root / "labels.txt").write_text("".join(f"{label}\n" for label in labels), "utf-8")
-    (root / "feature_params.json").write_text(params.to_json(), "utf-8")
-    document = {"format_version": MODEL_DIR_FORMAT_VERSION, **metrics}
-    (root / "metrics.json").write_text(json.dumps(document, indent=2) + "\n", "utf-8")
-    (root / "model_card.md").write_text(card, "utf-8")
+    (root / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels), "utf-8")
+    (root / FEATURE_PARAMS_FILE).write_text(params.to_json(), "utf-8")
+    document = {FORMAT_VERSION_KEY: MODEL_DIR_FORMAT_VERSION, **metrics}
+    document[FORMAT_VERSION_KEY] = MODEL_DIR_FORMAT_VERSION
+    (root / METRICS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    (root / MODEL_CARD_FILE).write_text(card, "utf-8")
