@@ -11,6 +11,8 @@ from training.features import FeatureParams, FeatureParamsError
 MODEL_DIR_FORMAT_VERSION = 1
 MODEL_FILES = ("model.keras", "float.tflite", "int8.tflite", "labels.txt", "feature_params.json",
                "metrics.json", "model_card.md")
+# the file that makes a directory recognisably a model directory (`train --force` replaces only those)
+MARKER_FILE = "feature_params.json"
 LICENCE_HEADING = "## Data licences and attribution"
 
 
