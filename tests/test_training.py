@@ -259,7 +259,7 @@ def test_train_force_replaces_nothing_but_a_model_dir(target, release, tmp_path,
     project.mkdir()
     (project / "README.md").write_text("mine")
     (project / "Makefile").write_text("all:\n")
-    monkeypatch.chdir(project)
+    monkeypatch.chdir(tmp_path if target == "project" else project)
     out = {"project": str(project), "working_dir": ".", "file": "README.md"}[target]
     result = CliRunner().invoke(main, ["train", str(release), "--out", out, "--epochs", "1", "--force"])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
@@ -279,7 +279,7 @@ def test_train_force_replaces_a_model_dir_as_a_whole(model, tmp_path):
     result = CliRunner().invoke(main, ["train", str(small), "--out", str(old), "--epochs", "1", "--force"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in old.iterdir()) == sorted(MODEL_FILES)
-    assert read_model_dir(old).labels == (SILENCE_LABEL, UNKNOWN_LABEL, "yes", "no")
+    assert read_model_dir(old).labels == (SILENCE_LABEL, UNKNOWN_LABEL, "no", "yes")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -358,7 +358,7 @@ def test_evaluate_scores_a_model_dir_on_a_release(model, release):
     """`wordcrowd evaluate` re-scores the model: same keyword clips, same per-keyword accuracy as training."""
     result = CliRunner().invoke(main, ["evaluate", str(model), str(release)])
     assert result.exit_code == 0, result.output
-    scored = json.loads(result.output)
+    scored = json.loads(result.stdout)
     trained = json.loads((model / "metrics.json").read_text())
     assert scored["evaluation_split"] == "testing" and scored["evaluation_examples"] == 27
     assert scored["tflm_tflite_agreement"] >= 0.95
