@@ -26,7 +26,7 @@ from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Rele
 from collector.privacy import speaker_id
 from collector.votes import DECISION_STATUS
 from curation.datasheet import attribution_markdown, datasheet_markdown
-from curation.splits import SPLITS, clip_filename, which_set
+from curation.splits import SPLITS, clip_filename, split_warnings, which_set
 from licenses import UnknownLicense, get_license
 
 FORMAT_VERSION = "1"
@@ -71,6 +71,7 @@ class ReleaseSummary:
     licenses: list[str]
     deletions: int
     checksum: str
+    warnings: tuple[str, ...] = ()
 
 
 def build_release(
@@ -111,7 +112,8 @@ def build_release(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReleaseSummary(out, version, release.id, len(entries), meta["speakers"], meta["counts"],
-                          [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum)
+                          [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum,
+                          tuple(meta["warnings"]))
 
 
 def _check_out_dir(out: Path) -> None:
@@ -311,7 +313,7 @@ def release_metadata(
     filters: dict[str, Any],
     previous: Release | None,
 ) -> dict[str, Any]:
-    """Return release.json: format, campaign, version, creation time, counts and licences."""
+    """Return release.json: format, campaign, version, creation time, counts, licences and warnings."""
     by_keyword_split: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in entries:
         by_keyword_split[entry.keyword][entry.split] += 1
@@ -333,6 +335,7 @@ def release_metadata(
         "keyword_splits": {k: {s: c[s] for s in SPLITS} for k, c in sorted(by_keyword_split.items())},
         "licenses": [{"spdx": s, "name": get_license(s).name, "url": get_license(s).url} for s in licences],
         "filters": filters,
+        "warnings": split_warnings((e.speaker, e.split) for e in entries),
     }
 
 
