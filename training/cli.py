@@ -38,7 +38,7 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Model directory to write (must not exist, or be empty).")
 @click.option("--model", "model_name", type=click.Choice(list(ARCHITECTURES)), default=DEFAULT_ARCHITECTURE,
-              show_default=True, help="Architecture (tiny_conv: micro_speech's, about 16.7 k parameters).")
+              show_default=True, help="Architecture (tiny_conv: micro_speech's one-convolution model).")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits' extras and weights.")
 @click.option("--keywords",
