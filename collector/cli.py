@@ -18,7 +18,13 @@ from werkzeug.security import generate_password_hash
 
 from collector.campaigns import CampaignError, create_campaign, ensure_default_campaign, list_campaigns
 from collector.db import session_scope
-from collector.migrate import SchemaNotCurrent, current_revision, require_current_schema, upgrade
+from collector.migrate import (
+    UPGRADE_COMMAND,
+    SchemaNotCurrent,
+    current_revision,
+    require_current_schema,
+    upgrade,
+)
 from collector.models import Clip, Curator
 from collector.settings import load_settings
 
@@ -127,7 +133,7 @@ def db_current() -> None:
     url = _settings()["DATABASE_URL"]
     with store_errors(url):
         revision = current_revision(url)
-    click.echo(revision or "none: the database was never migrated (run `wordcrowd db upgrade`)")
+    click.echo(revision or f"none: the database was never migrated (run `{UPGRADE_COMMAND}`)")
 
 
 @db.command("sweep")
