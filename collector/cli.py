@@ -18,7 +18,13 @@ from werkzeug.security import generate_password_hash
 
 from collector.campaigns import CampaignError, create_campaign, ensure_default_campaign, list_campaigns
 from collector.db import session_scope
-from collector.migrate import current_revision, upgrade
+from collector.migrate import (
+    UPGRADE_COMMAND,
+    SchemaNotCurrent,
+    current_revision,
+    require_current_schema,
+    upgrade,
+)
 from collector.models import Clip, Curator
 from collector.settings import load_settings
 
@@ -59,6 +65,17 @@ def _migrated_url(settings: dict[str, Any]) -> str:
     url = settings["DATABASE_URL"]
     with store_errors(url):
         upgrade(url)
+    return url
+
+
+def _current_url(settings: dict[str, Any]) -> str:
+    # reads never change the schema: a database behind the code is reported, with the command that fixes it
+    url = settings["DATABASE_URL"]
+    with store_errors(url):
+        try:
+            require_current_schema(url)
+        except SchemaNotCurrent as exc:
+            raise click.ClickException(f"{exc} ({_masked(url)})") from None
     return url
 
 
@@ -116,7 +133,7 @@ def db_current() -> None:
     url = _settings()["DATABASE_URL"]
     with store_errors(url):
         revision = current_revision(url)
-    click.echo(revision or "none: the database was never migrated (run `wordcrowd db upgrade`)")
+    click.echo(revision or f"none: the database was never migrated (run `{UPGRADE_COMMAND}`)")
 
 
 @db.command("sweep")
@@ -176,8 +193,8 @@ def campaign_create(
 
 @campaign.command("list")
 def campaign_list() -> None:
-    """List campaigns with their language, licences, clip counts and keywords."""
-    url = _migrated_url(_settings())
+    """List campaigns with their language, licences, clip counts and keywords (never migrates)."""
+    url = _current_url(_settings())
     with store_errors(url), session_scope(url) as session:
         per_campaign = select(Clip.campaign_id, func.count()).group_by(Clip.campaign_id)
         counts = dict(session.execute(per_campaign).all())

@@ -6,11 +6,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
 from collector.db import make_engine
 
 SCRIPT_LOCATION = "collector:migrations"
+UPGRADE_COMMAND = "wordcrowd db upgrade"
 # any constant: PostgreSQL advisory lock that serialises concurrent upgrades (several hosts starting)
 PG_LOCK_ID = 0x776F7264
 
@@ -22,6 +24,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+class SchemaNotCurrent(Exception):
+    """The database's schema is not the one this wordcrowd's code expects; the message says what to run."""
 
 
 def head_revision() -> str:
@@ -60,3 +66,19 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def require_current_schema(url: str) -> None:
+    """Raise SchemaNotCurrent unless the database is at the head revision (reads check, never migrate)."""
+    current, head = current_revision(url), head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaNotCurrent(f"the database was never migrated; run `{UPGRADE_COMMAND}` first")
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except CommandError:
+        raise SchemaNotCurrent(f"the database is at schema revision {current}, which this wordcrowd does not "
+                               "know (a newer wordcrowd migrated it); upgrade wordcrowd") from None
+    raise SchemaNotCurrent(f"the database is at schema revision {current}, behind this wordcrowd's {head}; "
+                           f"run `{UPGRADE_COMMAND}` first")

@@ -35,11 +35,13 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
     from collector.blobs import open_blob_store
     from collector.campaigns import get_campaign
     from collector.db import session_scope
+    from collector.migrate import SchemaNotCurrent, require_current_schema
     from collector.settings import load_settings
     from curation.release import ReleaseError, build_release
 
     try:
         settings = load_settings()
+        require_current_schema(str(settings["DATABASE_URL"]))
         store = open_blob_store(str(settings["STORAGE_URL"]), settings["S3_ENDPOINT_URL"])
         with session_scope(str(settings["DATABASE_URL"])) as session:
             campaign = get_campaign(session, slug)
@@ -50,7 +52,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
                 validated_only=validated_only, licenses=_split_licenses(licenses), version=version,
                 progress=progress,
             )
-    except (ReleaseError, ValueError) as exc:
+    except (ReleaseError, SchemaNotCurrent, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
@@ -61,5 +63,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
         raise click.ClickException(f"cannot read clips from the blob store: {exc}") from None
     except OSError as exc:
         raise click.ClickException(f"cannot write the release: {exc.strerror or exc}") from None
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}.", err=True)
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
                f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")

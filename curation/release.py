@@ -39,6 +39,7 @@ from curation.release_format import (
     write_release_json,
     write_split_lists,
 )
+from curation.splits import split_warnings
 from licenses import UnknownLicense, get_license
 
 # Common Voice publishes age and gender only for values at least this many speakers share; accent is free
@@ -78,6 +79,7 @@ class ReleaseSummary:
     licenses: list[str]
     deletions: int
     checksum: str
+    warnings: tuple[str, ...] = ()
 
 
 def build_release(
@@ -118,7 +120,8 @@ def build_release(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReleaseSummary(out, version, release.id, len(entries), meta["speakers"], meta["counts"],
-                          [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum)
+                          [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum,
+                          tuple(meta["warnings"]))
 
 
 def _check_out_dir(out: Path) -> None:
@@ -307,7 +310,7 @@ def release_metadata(
     filters: dict[str, Any],
     previous: Release | None,
 ) -> dict[str, Any]:
-    """Return release.json's content but its format version: campaign, version, time, counts, licences."""
+    """Return release.json's content but its format version: campaign, version, counts, licences, warnings."""
     by_keyword_split: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in entries:
         by_keyword_split[entry.keyword][entry.split] += 1
@@ -328,6 +331,7 @@ def release_metadata(
         "keyword_splits": {k: {s: c[s] for s in SPLITS} for k, c in sorted(by_keyword_split.items())},
         "licenses": [{"spdx": s, "name": get_license(s).name, "url": get_license(s).url} for s in licences],
         "filters": filters,
+        "warnings": split_warnings((e.speaker, e.split) for e in entries),
     }
 
 

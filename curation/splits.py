@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 
 # TensorFlow's speech_commands/input_data.py: the hash is reduced modulo MAX + 1 and scaled by 100 / MAX.
 MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
@@ -43,3 +44,19 @@ def which_set(
 def clip_filename(speaker: str, index: int) -> str:
     """Return the Speech Commands file name of a speaker's index-th clip of a keyword."""
     return f"{speaker}_nohash_{index}.wav"
+
+
+def split_warnings(speaker_splits: Iterable[tuple[str, str]]) -> list[str]:
+    """Warn about empty validation or testing splits, given each clip's (speaker, split), with the counts."""
+    pairs = list(speaker_splits)
+    clips = {split: sum(1 for _, s in pairs if s == split) for split in SPLITS}
+    speakers = {split: len({who for who, s in pairs if s == split}) for split in SPLITS}
+    shares = {"validation": VALIDATION_PERCENTAGE, "testing": TESTING_PERCENTAGE}
+    counts = ", ".join(f"{split} {clips[split]} clips of {speakers[split]} speakers" for split in SPLITS)
+    everyone = len({who for who, _ in pairs})
+    return [
+        f"the {split} split is empty: the split rule sends about {shares[split]:g} % of speakers there by a "
+        f"hash of their id, and none of the {everyone} speakers landed there ({counts}); collect more "
+        "speakers" + (" (until then `wordcrowd evaluate --split validation`)" if split == "testing" else "")
+        for split in ("validation", "testing") if clips[split] == 0
+    ]

@@ -15,7 +15,8 @@ from firmware.generate import TARGETS
               help="host: C arrays and settings for any TFLM build; arduino: a Nano 33 BLE Sense sketch.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Firmware directory to write (must not exist, or be empty).")
-@click.option("--force", is_flag=True, help="Overwrite files in an existing firmware directory.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing firmware directory (one holding size_report.json) as a whole.")
 def firmware(model_dir: Path, target: str, out_dir: Path, force: bool) -> None:
     """Export MODEL_DIR (from `wordcrowd train`) as a TFLM firmware directory.
 
@@ -24,10 +25,11 @@ def firmware(model_dir: Path, target: str, out_dir: Path, force: bool) -> None:
     """
     from firmware.generate import FirmwareError, generate_firmware
     from training.model_dir import ModelDirError
+    from training.output_dir import OutputDirError
 
     try:
         report = generate_firmware(model_dir, target, out_dir, force=force)
-    except (FirmwareError, ModelDirError) as error:
+    except (FirmwareError, ModelDirError, OutputDirError) as error:
         raise click.ClickException(f"{error}.") from None
     except OSError as error:
         raise click.ClickException(f"could not write {out_dir}: {error.strerror or error}.") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from firmware.carray import model_data_header, model_data_source
@@ -10,8 +11,11 @@ from firmware.readme import firmware_readme
 from firmware.settings_header import arena_with_margin, model_settings_header
 from firmware.size_report import model_ops, size_report
 from training.model_dir import ModelDir, read_model_dir
+from training.output_dir import building_dir, check_output_dir, publish_dir
 
 TARGETS = ("host", "arduino")
+# the file that makes a directory recognisably a firmware directory (`firmware --force` replaces only those)
+MARKER_FILE = "size_report.json"
 
 
 class FirmwareError(ValueError):
@@ -36,7 +40,7 @@ def firmware_files(model: ModelDir, target: str, sketch_name: str = "wordcrowd_k
         "model_data.h": model_data_header(),
         "model_data.cc": model_data_source(flatbuffer),
         "model_settings.h": model_settings_header(model.labels, model.feature_params, arena),
-        "size_report.json": json.dumps(report, indent=2) + "\n",
+        MARKER_FILE: json.dumps(report, indent=2) + "\n",
         "README.md": firmware_readme(model, target, report, sketch_name),
     }
     if target == "arduino":
@@ -46,19 +50,33 @@ def firmware_files(model: ModelDir, target: str, sketch_name: str = "wordcrowd_k
     return files
 
 
+def check_firmware_out_dir(out_dir: Path, force: bool) -> None:
+    """Raise OutputDirError unless out_dir is new, empty, or (with force) a firmware directory."""
+    check_output_dir(out_dir, MARKER_FILE, "firmware", force)
+
+
 def generate_firmware(model_dir: Path | str, target: str, out_dir: Path | str, force: bool = False) -> dict:
-    """Write the firmware directory; return its size report."""
+    """Write the firmware directory (built beside it, moved into place when complete); return its size report.
+
+    With force, an existing firmware directory (one holding size_report.json) is replaced as a whole;
+    any other non-empty directory is refused (OutputDirError).
+    """
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise FirmwareError(f"{out_dir} already exists and is not empty")
+    check_firmware_out_dir(out_dir, force)
     model = read_model_dir(model_dir)
     files = firmware_files(model, target, sketch_name=_sketch_name(out_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        path = out_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, "utf-8")
-    return json.loads(files["size_report.json"])
+    building = building_dir(out_dir)
+    try:
+        for name, text in files.items():
+            path = building / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+        check_firmware_out_dir(out_dir, force)
+        publish_dir(building, out_dir)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return json.loads(files[MARKER_FILE])
 
 
 def _sketch_name(out_dir: Path) -> str:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner, Result
+from sqlalchemy import inspect, text
 from werkzeug.security import check_password_hash
 
-from collector.db import session_scope
-from collector.migrate import head_revision
+from collector.db import make_engine, session_scope
+from collector.migrate import head_revision, upgrade
 from collector.models import Curator
 from collector.server import ACCESS_LOG_FORMAT, gunicorn_options, worker_count
 from tests.conftest import free_port
@@ -84,6 +85,28 @@ def test_campaign_create_and_list(env: dict[str, str], db_url: str) -> None:
     assert header.split() == ["SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "TITLE"]
     assert rows[0].split() == ["kws", "en-GB", "CC0-1.0", "0", "yes,no,stop", "Yes,", "no,", "stop"]
     assert rows[1].split() == ["other", "en", "CC0-1.0,CC-BY-4.0", "0", "on,off", "other"]
+
+
+def test_campaign_list_reads_and_never_migrates(env: dict[str, str], db_url: str) -> None:
+    """A read on a database behind the code says so, names `wordcrowd db upgrade` and changes no schema."""
+    env = {**env, "WORDCROWD_DATABASE_URL": db_url}
+    result = run(env, "campaign", "list")
+    assert failed_with(result, "never migrated", "`wordcrowd db upgrade`"), result.output
+    assert run(env, "db", "current").output.startswith("none")
+    engine = make_engine(db_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+        upgrade(db_url, "0001")
+        if head_revision() != "0001":  # once later migrations exist: a database one step behind
+            assert failed_with(run(env, "campaign", "list"), "behind", "`wordcrowd db upgrade`")
+            assert run(env, "db", "current").output.strip() == "0001"
+            upgrade(db_url)
+        assert run(env, "campaign", "list").exit_code == 0
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+        assert failed_with(run(env, "campaign", "list"), "f00d", "does not know")
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

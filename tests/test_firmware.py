@@ -86,9 +86,11 @@ int main() {
 """
 
 
+HOST_FILES = ("model_data.h", "model_data.cc", "model_settings.h", "size_report.json", "README.md")
+
+
 def test_host_firmware_has_the_binding_files(host):
-    assert sorted(p.name for p in host.iterdir()) == sorted(
-        ["model_data.h", "model_data.cc", "model_settings.h", "size_report.json", "README.md"])
+    assert sorted(p.name for p in host.iterdir()) == sorted(HOST_FILES)
 
 
 def test_c_array_decodes_to_exactly_int8_tflite(host, model):
@@ -200,6 +202,40 @@ def test_firmware_mistakes_exit_with_one_line(problem, model, tmp_path):
     assert result.exit_code == 1 and result.output.startswith("Error: ")
     assert len(result.output.strip().splitlines()) == 1 and result.exception is not None
     assert problem != "not_empty" or (out / "keep.txt").read_text() == "mine"
+
+
+def run_firmware(model: Path, target: str, out: Path, *extra: str):
+    return CliRunner().invoke(main, ["firmware", str(model), "--target", target, "--out", str(out), *extra])
+
+
+def test_firmware_not_empty_error_names_force(model, tmp_path):
+    (tmp_path / "fw").mkdir()
+    (tmp_path / "fw" / "keep.txt").write_text("mine")
+    result = run_firmware(model, "host", tmp_path / "fw")
+    assert result.exit_code == 1 and "already exists and is not empty" in result.output
+    assert "--force" in result.output
+
+
+def test_firmware_force_refuses_a_directory_that_is_not_firmware(model, tmp_path):
+    """A project's README.md and Makefile are never replaced: no size_report.json, no --force."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("my project")
+    (project / "Makefile").write_text("all:\n")
+    result = run_firmware(model, "host", project, "--force")
+    assert result.exit_code == 1 and "is not a firmware directory" in result.output, result.output
+    assert sorted(p.name for p in project.iterdir()) == ["Makefile", "README.md"]
+    assert (project / "README.md").read_text() == "my project"
+
+
+def test_firmware_force_replaces_a_firmware_dir_as_a_whole(model, tmp_path):
+    """An arduino directory regenerated for the host target keeps no sketch file of the old one."""
+    out = tmp_path / "fw"
+    assert run_firmware(model, "arduino", out).exit_code == 0
+    result = run_firmware(model, "host", out, "--force")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(HOST_FILES)
+    assert [p.name for p in tmp_path.iterdir()] == ["fw"]  # nothing left beside it
 
 
 def test_firmware_help():

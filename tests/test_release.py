@@ -25,7 +25,7 @@ from collector.models import Clip, Consent, Contributor, Demographics, Erasure, 
 from collector.privacy import speaker_id
 from curation.release import build_release
 from curation.release_format import TSV_COLUMNS, ReleaseError
-from curation.splits import hash_name, percentage_hash, which_set
+from curation.splits import hash_name, percentage_hash, split_warnings, which_set
 from licenses import consent_sha256, get_license
 from tests.conftest import SECRET
 from tests.speech import espeak_samples, wav_bytes
@@ -347,6 +347,53 @@ def test_cli_releases_from_s3_and_answers_mistakes_in_one_line(tmp_path, s3_url,
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def training_public_ids(count: int) -> list[str]:
+    """Contributor ids whose speaker ids the split rule all sends to training."""
+    found, number = [], 0
+    while len(found) < count:
+        candidate = f"{number:032x}"
+        if which_set(f"{speaker_id(SECRET, candidate)}_nohash_0.wav") == "training":
+            found.append(candidate)
+        number += 1
+    return found
+
+
+def test_split_warnings_name_the_counts_and_the_reason():
+    assert split_warnings([("a", "training"), ("b", "validation"), ("c", "testing")]) == []
+    only_training = split_warnings([("a", "training"), ("a", "training"), ("b", "training")])
+    assert len(only_training) == 2 and only_training[0].startswith("the validation split is empty")
+    assert "none of the 2 speakers" in only_training[1]
+    assert "training 3 clips of 2 speakers" in only_training[1]
+    assert "--split validation" in only_training[1]
+
+
+def test_release_with_an_empty_testing_split_warns(world, tmp_path):
+    """Too few speakers for the split rule: release.json lists warnings with the counts; the CLI says so."""
+    db_url = world["db_url"]
+    with session_scope(db_url) as session:
+        contributors = session.scalars(select(Contributor).order_by(Contributor.id)).all()
+        for contributor, public_id in zip(contributors, training_public_ids(len(contributors)), strict=True):
+            contributor.public_id = public_id
+    env, out = cli_env(tmp_path, db_url, f"file://{tmp_path / 'blobs'}"), tmp_path / "release"
+    args = ["curate", "release", "kws", "--out", str(out), "--no-progress"]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "release.json").read_text())
+    assert meta["counts"]["splits"] == {"training": RELEASED, "validation": 0, "testing": 0}
+    assert [w.split(":")[0] for w in meta["warnings"]] == ["the validation split is empty",
+                                                           "the testing split is empty"]
+    assert f"training {RELEASED} clips of 10 speakers" in meta["warnings"][1]
+    assert all(f"Warning: {warning}." in result.stderr for warning in meta["warnings"])
+
+
+def test_cli_release_on_a_database_never_migrated_names_db_upgrade(tmp_path):
+    env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}", f"file://{tmp_path / 'blobs'}")
+    result = CliRunner().invoke(main, ["curate", "release", "kws", "--out", str(tmp_path / "r")], env=env)
+    assert result.exit_code == 1 and "never migrated" in result.stderr
+    assert "`wordcrowd db upgrade`" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "r").exists()
 
 
 def test_cli_help_lists_the_release_options():

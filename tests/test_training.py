@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -223,12 +224,114 @@ def test_a_release_without_validation_or_test_speakers_still_trains(tmp_path):
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert metrics["evaluation_split"] == "training" and metrics["examples"]["testing"] == 0
     assert "On the training split" in (tmp_path / "model" / "model_card.md").read_text()
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == len(metrics["warnings"]) == 3, result.stderr
+    assert "testing split has no clips" in warnings[0] and "too few speakers" in warnings[0]
+    assert "the training split, which the model learnt from" in warnings[1]
+    assert f"only {metrics['evaluation_examples']} examples" in warnings[2]
+
+
+def test_train_warns_when_it_scores_the_validation_split(tmp_path):
+    """A release whose testing split is empty is scored on validation: said on stderr and in metrics.json."""
+    small = write_release(tmp_path / "small", keywords=("yes", "no"), takes=1,
+                          per_split={"training": 4, "validation": 1, "testing": 0})
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, ["train", str(small), "--out", str(out), "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["evaluation_split"] == "validation" and metrics["evaluation_examples"] == 3
+    assert any("the validation split, which training watched" in w for w in metrics["warnings"])
+    assert any("only 3 examples" in w for w in metrics["warnings"])
+    assert all(f"Warning: {w}." in result.stderr for w in metrics["warnings"])
 
 
 def test_train_refuses_to_overwrite_a_model_dir(model, release):
     result = CliRunner().invoke(main, ["train", str(release), "--out", str(model), "--epochs", "1"])
     assert result.exit_code == 1 and "already exists and is not empty" in result.output
+    assert "--force" in result.output
     assert (model / "int8.tflite").is_file()
+
+
+@pytest.mark.parametrize("target", ["project", "working_dir", "file"])
+def test_train_force_replaces_nothing_but_a_model_dir(target, release, tmp_path, monkeypatch):
+    """`--force` on a folder without feature_params.json (or the working directory, or a file) is refused."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("mine")
+    (project / "Makefile").write_text("all:\n")
+    monkeypatch.chdir(tmp_path if target == "project" else project)
+    out = {"project": str(project), "working_dir": ".", "file": "README.md"}[target]
+    result = CliRunner().invoke(main, ["train", str(release), "--out", out, "--epochs", "1", "--force"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert {"project": "is not a model directory", "working_dir": "holds the working directory",
+            "file": "is not a directory"}[target] in result.output
+    assert sorted(p.name for p in project.iterdir()) == ["Makefile", "README.md"]
+    assert (project / "README.md").read_text() == "mine"
+
+
+def test_train_force_replaces_a_model_dir_as_a_whole(model, tmp_path):
+    """An existing model directory is replaced by the new one: no file of the old one survives."""
+    small = write_release(tmp_path / "small", keywords=("yes", "no"), takes=1,
+                          per_split={"training": 3, "validation": 0, "testing": 0})
+    old = tmp_path / "model"
+    shutil.copytree(model, old)
+    (old / "notes.txt").write_text("stale")
+    result = CliRunner().invoke(main, ["train", str(small), "--out", str(old), "--epochs", "1", "--force"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in old.iterdir()) == sorted(MODEL_FILES)
+    assert read_model_dir(old).labels == (SILENCE_LABEL, UNKNOWN_LABEL, "no", "yes")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+FAILS_FAST = """
+import sys
+from click.testing import CliRunner
+from wordcrowd.cli import main
+
+result = CliRunner().invoke(main, sys.argv[1:])
+print(result.output, end="")
+sys.exit(3 if "tensorflow" in sys.modules else result.exit_code)
+"""
+
+
+def test_path_mistakes_fail_before_tensorflow_loads(model, release, tmp_path):
+    """Wrong paths, a used --out, an unknown --model and an empty split are reported without TensorFlow."""
+    no_testing = write_release(tmp_path / "no_testing", keywords=("yes", "no", "stop"), takes=1,
+                               per_split={"training": 1, "validation": 1, "testing": 0})
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("mine")
+    cases = [
+        (["evaluate", str(tmp_path / "nowhere"), str(release)], "is not a directory"),
+        (["evaluate", str(model), str(tmp_path / "nowhere")], "is not a directory"),
+        (["evaluate", str(model), str(no_testing)], "--split validation"),
+        (["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")], "is not a directory"),
+        (["train", str(release), "--out", str(used)], "--force"),
+        (["train", str(release), "--out", str(used), "--force"], "is not a model directory"),
+        (["train", str(release), "--out", str(tmp_path / "m"), "--model", "resnet"], "'resnet' is not"),
+        (["firmware", str(tmp_path / "nowhere"), "--target", "host", "--out", str(tmp_path / "fw")],
+         "is not a directory"),
+    ]
+    for args, message in cases:
+        result = subprocess.run([sys.executable, "-c", FAILS_FAST, *args], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode in (1, 2) and message in result.stdout, (args, result.returncode,
+                                                                          result.stdout)
+    assert (used / "keep.txt").read_text() == "mine" and not (tmp_path / "m").exists()
+
+
+def test_evaluate_on_a_release_without_testing_clips_suggests_validation(model, tmp_path):
+    """No testing speakers: evaluate names --split validation, which then scores and warns on stderr."""
+    no_testing = write_release(tmp_path / "no_testing", takes=1,
+                               per_split={"training": 1, "validation": 2, "testing": 0})
+    result = CliRunner().invoke(main, ["evaluate", str(model), str(no_testing)])
+    assert result.exit_code == 1 and "too few speakers" in result.output
+    assert "--split validation" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(model), str(no_testing), "--split", "validation"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    assert scored["evaluation_split"] == "validation" and len(scored["warnings"]) == 2
+    assert "Warning: accuracy is measured on the validation split" in result.stderr
 
 
 def run_wordcrowd(*args: str) -> subprocess.CompletedProcess:
@@ -255,7 +358,7 @@ def test_evaluate_scores_a_model_dir_on_a_release(model, release):
     """`wordcrowd evaluate` re-scores the model: same keyword clips, same per-keyword accuracy as training."""
     result = CliRunner().invoke(main, ["evaluate", str(model), str(release)])
     assert result.exit_code == 0, result.output
-    scored = json.loads(result.output)
+    scored = json.loads(result.stdout)
     trained = json.loads((model / "metrics.json").read_text())
     assert scored["evaluation_split"] == "testing" and scored["evaluation_examples"] == 27
     assert scored["tflm_tflite_agreement"] >= 0.95
@@ -268,3 +371,13 @@ def test_evaluate_scores_a_model_dir_on_a_release(model, release):
 def test_train_help():
     result = CliRunner().invoke(main, ["train", "--help"])
     assert result.exit_code == 0 and "--keywords" in result.output and "--epochs" in result.output
+    assert "[tiny_conv]" in " ".join(result.output.split())  # --model lists the architectures it knows
+
+
+def test_every_architecture_builds():
+    """Each name --model offers resolves to a builder that makes a model of the asked shape."""
+    from training.architectures import ARCHITECTURES
+    from training.models import build_model
+
+    for name in ARCHITECTURES:
+        assert build_model(name, (49, 40), 4).output_shape == (None, 4)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from training.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+
 
 def _quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ start-up chatter off the terminal (set before TensorFlow is imported)."""
@@ -15,6 +17,11 @@ def _quiet_tensorflow() -> None:
     # oneDNN's start-up notice bypasses the log level; without its custom ops results are also repeatable
     # for a given --seed (they reorder float sums)
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 def _keywords(value: str | None) -> tuple[str, ...] | None:
@@ -30,13 +37,14 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.argument("release_dir", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Model directory to write (must not exist, or be empty).")
-@click.option("--model", "model_name", default="tiny_conv", show_default=True,
-              help="Architecture: tiny_conv (micro_speech).")
+@click.option("--model", "model_name", type=click.Choice(list(ARCHITECTURES)), default=DEFAULT_ARCHITECTURE,
+              show_default=True, help="Architecture (tiny_conv: micro_speech's one-convolution model).")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits' extras and weights.")
 @click.option("--keywords",
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
-@click.option("--force", is_flag=True, help="Replace an existing model directory.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing model directory (one holding feature_params.json); nothing else.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
           force: bool) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
@@ -46,30 +54,30 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     feature_params.json, metrics.json and model_card.md.
     """
     from training.dataset import ReleaseError, choose_labels, read_release
+    from training.output_dir import OutputDirError, check_model_out_dir
 
-    try:  # fail fast on a wrong release, before TensorFlow loads
+    try:  # fail fast on a wrong release or output directory, before TensorFlow loads
         choose_labels(read_release(release_dir), _keywords(keywords))
-    except ReleaseError as error:
+        check_model_out_dir(out_dir, force)
+    except (ReleaseError, OutputDirError) as error:
         raise click.ClickException(f"{error}.") from None
     _quiet_tensorflow()
-    from training.fit import ModelDirExists, TrainConfig
+    from training.fit import TrainConfig
     from training.fit import train as train_model
-    from training.models import MODELS
     from training.quantize import QuantizationError
     from training.tflm import TflmError
 
-    if model_name not in MODELS:
-        raise click.ClickException(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
     config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords))
     try:
         metrics = train_model(release_dir, out_dir, config, report=lambda line: click.echo(line, err=True),
                               force=force)
-    except (ReleaseError, ModelDirExists) as error:
+    except (ReleaseError, OutputDirError) as error:
         raise click.ClickException(f"{error}.") from None
     except (QuantizationError, TflmError) as error:
         raise click.ClickException(f"the model could not be exported: {error}") from None
     except OSError as error:
         raise click.ClickException(f"could not write {out_dir}: {error.strerror or error}.") from None
+    _warn(metrics["warnings"])
     accuracy = metrics["accuracy"]["tflm"]
     click.echo(f"{out_dir}: TFLM accuracy {accuracy:.3f} on {metrics['evaluation_examples']} "
                f"{metrics['evaluation_split']} examples, {metrics['sizes']['int8_tflite_bytes']:,} bytes, "
@@ -87,10 +95,19 @@ def evaluate(model_dir: Path, release_dir: Path, split: str) -> None:
     The release may be newer than the one the model was trained on; its speaker-disjoint splits stay
     stable as data grows, so the testing split still holds only unseen speakers.
     """
-    _quiet_tensorflow()
     from training.dataset import ReleaseError
-    from training.evaluate import evaluate_model_dir
+    from training.inputs import EmptySplit, evaluation_inputs
     from training.model_dir import ModelDirError
+
+    try:  # fail fast on wrong paths or an empty split, before TensorFlow loads
+        evaluation_inputs(model_dir, release_dir, split)
+    except EmptySplit as error:
+        hint = "; score the validation split with --split validation" if split == "testing" else ""
+        raise click.ClickException(f"{error} (too few speakers for the split rule){hint}.") from None
+    except (ReleaseError, ModelDirError) as error:
+        raise click.ClickException(f"{error}.") from None
+    _quiet_tensorflow()
+    from training.evaluate import evaluate_model_dir
     from training.tflm import TflmError
 
     try:
@@ -98,3 +115,4 @@ def evaluate(model_dir: Path, release_dir: Path, split: str) -> None:
     except (ReleaseError, ModelDirError, TflmError) as error:
         raise click.ClickException(f"{error}.") from None
     click.echo(json.dumps(metrics, indent=2))
+    _warn(metrics["warnings"])

@@ -7,10 +7,29 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from training.dataset import Examples, ReleaseError
+from training.dataset import Examples
 from training.features import quantize_features
 from training.quantize import tflite_scores
 from training.tflm import tflm_scores, top1_agreement
+
+# Below this many examples an accuracy near 0.9 has a 95 % interval of about ±9 points or wider
+# (1.96·sqrt(0.9·0.1/40) ≈ 0.093), too wide to compare two models or to trust a release.
+MIN_EVALUATION_EXAMPLES = 40
+
+
+def evaluation_warnings(split: str, examples: int) -> list[str]:
+    """Say when an accuracy figure is not the held-out one, or rests on too few examples to trust."""
+    warnings = []
+    if split == "training":
+        warnings.append("accuracy is measured on the training split, which the model learnt from: "
+                        "it says nothing about new speakers")
+    elif split == "validation":
+        warnings.append("accuracy is measured on the validation split, which training watched, "
+                        "not on the held-out testing split")
+    if examples < MIN_EVALUATION_EXAMPLES:
+        warnings.append(f"accuracy is measured on only {examples} examples (one moves it by "
+                        f"{100 / max(examples, 1):.1f} points); collect more speakers before trusting it")
+    return warnings
 
 
 def accuracy(scores: np.ndarray, labels: np.ndarray) -> float | None:
@@ -42,22 +61,19 @@ def evaluate(model: keras.Model, int8_tflite: bytes, labels: list[str],
         "accuracy": {kind: accuracy(s, examples.labels) for kind, s in scores.items()},
         "per_class": per_class,
         "tflm_tflite_agreement": top1_agreement(scores["tflm"], scores["int8_tflite"]),
+        "warnings": evaluation_warnings(name, len(examples)),
     }
 
 
 def evaluate_model_dir(model_dir: Path | str, release_dir: Path | str, split: str = "testing",
                        seed: int = 0) -> dict:
     """Evaluate a model directory on one split of a release (its keywords must be in the release)."""
-    from training.dataset import build_split, choose_labels, read_release
+    from training.dataset import build_split
     from training.features import device_features
-    from training.model_dir import read_model_dir
+    from training.inputs import evaluation_inputs
 
-    model_dir = read_model_dir(model_dir)
-    release = read_release(release_dir)
-    labels = choose_labels(release, model_dir.labels[2:])
+    model_dir, release, labels = evaluation_inputs(model_dir, release_dir, split)
     examples = build_split(release, labels, split, np.random.default_rng(seed), model_dir.feature_params)
-    if len(examples) == 0:
-        raise ReleaseError(f"the release has no {split} clips for {', '.join(labels[2:])}")
     model = keras.models.load_model(model_dir.root / "model.keras")
     features = device_features(examples.samples, model_dir.feature_params)
     return evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from training.architectures import DEFAULT_ARCHITECTURE
 from training.dataset import (
     SPLITS,
     Examples,
@@ -27,21 +26,18 @@ from training.features import FeatureParams, device_features, quantize_features
 from training.model_card import render_model_card
 from training.model_dir import write_model_files
 from training.models import build_model
+from training.output_dir import building_dir, check_model_out_dir, publish_dir
 from training.quantize import to_float_tflite, to_int8_tflite
 from training.tflm import measure_arena
 
 Report = Callable[[str], None]
 
 
-class ModelDirExists(ValueError):
-    """The output directory already holds files."""
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Choices of one training run."""
 
-    model: str = "tiny_conv"
+    model: str = DEFAULT_ARCHITECTURE
     epochs: int = 20
     seed: int = 0
     keywords: tuple[str, ...] | None = None
@@ -63,34 +59,28 @@ class EpochReport(keras.callbacks.Callback):
 
 def train(release_dir: Path | str, out_dir: Path | str, config: TrainConfig = TrainConfig(),
           report: Report = lambda message: None, force: bool = False) -> dict:
-    """Train on a release and write MODEL/ (built beside it, moved into place only when complete)."""
+    """Train on a release and write MODEL/ (built beside it, moved into place only when complete).
+
+    With force, an existing model directory (one holding feature_params.json) is replaced; any other
+    non-empty directory is refused (OutputDirError).
+    """
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise ModelDirExists(f"{out_dir} already exists and is not empty")
+    check_model_out_dir(out_dir, force)
     release = read_release(release_dir)
     labels = choose_labels(release, config.keywords)
     keras.utils.set_random_seed(config.seed)
     params = FeatureParams()
     splits = _load_splits(release, labels, params, config.seed, report)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    building = building_dir(out_dir)
     try:
         metrics = _train_into(building, release, labels, params, splits, config, report)
-        if out_dir.exists():
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        os.chmod(building, 0o777 & ~_umask())  # mkdtemp makes it private; a model dir is ordinary output
-        os.rename(building, out_dir)
+        check_model_out_dir(out_dir, force)  # again: the directory may have changed while training
+        publish_dir(building, out_dir)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     report(f"wrote {out_dir}")
     return metrics
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _load_splits(release: ReleaseDir, labels: list[str], params: FeatureParams, seed: int,
@@ -130,6 +120,9 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
     float_tflite, int8_tflite = _save_models(folder, model, splits["training"][1], config.seed, report)
     report("evaluating: Keras float, TFLite int8 and the TFLM interpreter; measuring the arena")
     metrics = evaluate(model, int8_tflite, labels, _evaluation_split(splits))
+    if metrics["evaluation_split"] != "testing":
+        metrics["warnings"].insert(0, "the release's testing split has no clips of these keywords "
+                                      "(too few speakers for the split rule)")
     arena = measure_arena(int8_tflite, quantize_features(splits["training"][1][0]))
     metrics["sizes"] = {
         "int8_tflite_bytes": len(int8_tflite), "float_tflite_bytes": len(float_tflite),

@@ -17,6 +17,8 @@ MODEL_CARD_FILE = "model_card.md"
 INT8_MODEL_FILE = "int8.tflite"
 MODEL_FILES = ("model.keras", "float.tflite", INT8_MODEL_FILE, LABELS_FILE, FEATURE_PARAMS_FILE,
                METRICS_FILE, MODEL_CARD_FILE)
+# the file that makes a directory recognisably a model directory (`train --force` replaces only those)
+MARKER_FILE = FEATURE_PARAMS_FILE
 LICENCE_HEADING = "## Data licences and attribution"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
 import keras
+
+from training.architectures import ARCHITECTURES
 
 DROPOUT_RATE = 0.5  # TF speech_commands trains tiny_conv with keep_prob 0.5
 
@@ -22,14 +24,11 @@ def build_tiny_conv(input_shape: tuple[int, int], num_classes: int,
     return keras.Model(features, scores, name="tiny_conv")
 
 
-MODELS: dict[str, Callable[..., keras.Model]] = {
-    "tiny_conv": build_tiny_conv,
-}
-
-
 def build_model(name: str, input_shape: tuple[int, int], num_classes: int,
                 batch_size: int | None = None) -> keras.Model:
-    """Build a registered model by name, or raise ValueError naming the known ones."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
-    return MODELS[name](input_shape, num_classes, batch_size=batch_size)
+    """Build a registered architecture (training.architectures) by name, or raise ValueError naming them."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(ARCHITECTURES)}")
+    module_name, function = ARCHITECTURES[name].split(":")
+    return getattr(importlib.import_module(module_name), function)(input_shape, num_classes,
+                                                                   batch_size=batch_size)
