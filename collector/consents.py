@@ -13,12 +13,12 @@ from collector.models import Campaign, Consent, Contributor, as_utc, utcnow
 
 
 def text_language(campaign: Campaign, wanted: str | None) -> str:
-    """Return the language to show the consent in: the wanted one if written, else the campaign's, else English."""
+    """Return the language to show the consent in: the wanted one if written, else the campaign's, else en."""
     return licenses.consent_language(campaign.consent_version, wanted, campaign.language)
 
 
 def consent_document(campaign: Campaign, wanted_language: str | None = None) -> dict[str, Any]:
-    """Return the campaign's current consent in a language: version, text, its SHA-256, the licences on offer."""
+    """Return the campaign's current consent in a language: version, text, its SHA-256, the licences."""
     version = campaign.consent_version
     language = text_language(campaign, wanted_language)
     return {
@@ -114,7 +114,8 @@ def grant_consent(session: Session, contributor: Contributor, campaign: Campaign
     language = text_language(campaign, None) if consent_language is None else consent_language
     if language not in written:
         raise BadRequest("consent_language_unavailable",
-                         f"The consent text is not written in {language[:35]!r}; choose one of {', '.join(written)}.")
+                         f"The consent text is not written in {language[:35]!r}; "
+                         f"choose one of {', '.join(written)}.")
     now = utcnow()
     previous = active_consent(session, contributor, campaign)
     if previous is not None:

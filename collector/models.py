@@ -121,7 +121,7 @@ class Demographics(Base):
 
 
 class Consent(Base):
-    """One explicit consent: which text (version, language, SHA-256), which licence, when given and withdrawn."""
+    """One explicit consent: which text (version, language, SHA-256), licence, when given and withdrawn."""
 
     __tablename__ = "consents"
 

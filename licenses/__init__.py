@@ -60,7 +60,7 @@ def consent_versions() -> list[str]:
 
 
 def consent_languages(version: str) -> list[str]:
-    """List the languages a consent version is written in (BCP-47 tags, one file each: v<version>/<tag>.md)."""
+    """List the languages a consent version is written in (BCP-47 tags, one file each: v<n>/<tag>.md)."""
     folder = resources.files(__package__).joinpath("consent", f"v{version}")
     if not folder.is_dir():
         raise UnknownConsentVersion(f"no consent text version {version!r}")

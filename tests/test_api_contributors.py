@@ -70,7 +70,7 @@ def test_consent_text_and_licences(client, campaign):
 
 
 def test_consent_document_in_the_asked_language_with_its_checksum(app, client, campaign):
-    """?lang= picks the text; unwritten languages fall back to the campaign's; each text has its own SHA-256."""
+    """?lang= picks the text; an unwritten language falls back to the campaign's; each text has a SHA-256."""
     version = licenses.CURRENT_CONSENT_VERSION
     for asked, language in (("de", "de"), ("ar-EG", "ar"), ("fr", "en"), (None, "en")):
         query = f"?lang={asked}" if asked else ""
@@ -220,7 +220,8 @@ def test_my_consents_are_the_callers_own_in_force_only(app, client, campaign):
     assert superseded not in {entry["consent_id"] for entry in my_consents(client, someone_else)}
     [mine] = [entry for entry in listed if entry["campaign"] == SLUG]
     assert mine == {"consent_id": kept, "campaign": SLUG, "consent_version": licenses.CURRENT_CONSENT_VERSION,
-                    "consent_language": "en", "license": "CC0-1.0", "demographics_opt_in": False, "granted_at": mine["granted_at"],
+                    "consent_language": "en", "license": "CC0-1.0", "demographics_opt_in": False,
+                    "granted_at": mine["granted_at"],
                     "current": True}
     granted = datetime.fromisoformat(mine["granted_at"])
     assert granted.tzinfo is not None and abs(datetime.now(UTC) - granted) < timedelta(minutes=5)

@@ -21,7 +21,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Apply this revision: every earlier consent was given to the English text."""
     with op.batch_alter_table("consents") as batch:
-        batch.add_column(sa.Column("consent_language", sa.String(length=35), server_default="en", nullable=False))
+        batch.add_column(sa.Column("consent_language", sa.String(length=35), server_default="en",
+                                   nullable=False))
 
 
 def downgrade() -> None:
