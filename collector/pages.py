@@ -104,7 +104,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.session_interface = SessionInterface()
-    app.extensions["wordcrowd.languages"] = _compiled_languages(Path(app.root_path) / "translations")
+    app.extensions["wordcrowd.languages"] = compiled_languages(Path(app.root_path) / "translations")
     Babel(app, locale_selector=select_language)
     csrf.init_app(app)
     for blueprint in app.blueprints.values():
@@ -115,7 +115,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
 
 
-def _compiled_languages(folder: Path) -> list[str]:
+def compiled_languages(folder: Path) -> list[str]:
     """List the interface languages: English (the source) and every compiled catalog."""
     found = {path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/messages.mo")}
     return sorted(found | {DEFAULT_LANGUAGE})

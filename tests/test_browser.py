@@ -532,6 +532,7 @@ def test_my_data_takes_a_pasted_recovery_link(server: Server, playwright_driver,
         expect(page.locator("#paste-error")).to_have_text(
             "This recovery link is not valid any more. The recordings may have been erased.")
         assert stored_token(page) is None
+        shoot(page, "23-my-data-paste-link-phone")
         field.fill(f"{server.url}/recover#token={token}")
         page.get_by_role("button", name="Open my recordings").click()
         page.locator("#clips li").first.wait_for()
