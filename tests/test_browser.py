@@ -557,7 +557,50 @@ def test_right_to_left_and_german_pages(server: Server, playwright_driver, tmp_p
         page = new_page(browser, DESKTOP, locale="de-DE")
         page.goto(f"{server.url}/c/{CAMPAIGN}/consent")
         assert page.get_by_role("button", name="Ich stimme zu, Aufnahme beginnen").is_visible()
+        expect(page.locator("article.consent-text h2")).to_have_text(  # the consent itself in German too
+            "Einwilligung, Ihre Stimme aufzunehmen und zu teilen — Version 1")
         shoot(page, "21-consent-german-desktop")
+        agree_by_ids(page)
+        page.wait_for_url(re.compile(r"/record$"))
+        assert consent_texts_of(server, stored_token(page)) == [("de", consent_sha256("1", "de"))]
+    finally:
+        browser.close()
+
+
+def agree_by_ids(page) -> None:
+    """Choose CC0, confirm age and own voice, agree: in whatever language the page is in."""
+    for box in ("#licence-CC0-1\\.0", "#age-confirmed", "#agree"):
+        page.locator(box).check()
+    page.locator("#consent-submit").click()
+
+
+def consent_texts_of(server: Server, token: str) -> list[tuple[str, str]]:
+    """Return (language, SHA-256) of the text of each consent the token's contributor gave, oldest first."""
+    with Session(server.engine()) as session:
+        contributor = contributor_of(session, token)
+        return session.execute(select(Consent.consent_language, Consent.consent_sha256).where(
+            Consent.contributor_id == contributor.id).order_by(Consent.id)).all()
+
+
+def test_a_lang_link_keeps_its_language_through_to_the_consent(server: Server, playwright_driver,
+                                                               tmp_path: Path) -> None:
+    """A campaign shared as ?lang=ar in a German browser: Arabic throughout, the Arabic consent recorded."""
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "quiet.wav", np.zeros(FAKE_RATE)))
+    try:
+        page = new_page(browser, PHONE, locale="de-DE")
+        page.goto(f"{server.url}/c/{CAMPAIGN}/?lang=ar")
+        page.locator("#take-part").click()  # "Take part", in Arabic
+        page.wait_for_url(re.compile(r"/consent$"))
+        assert page.evaluate("document.documentElement.lang") == "ar"
+        article = page.locator("article.consent-text")
+        assert (article.get_attribute("lang"), article.get_attribute("dir")) == ("ar", "rtl")
+        expect(article.locator("h2")).to_have_text("الموافقة على تسجيل صوتك ومشاركته — الإصدار 1")
+        shoot(page, "24-consent-arabic-phone")
+        agree_by_ids(page)
+        page.wait_for_url(re.compile(r"/record$"))
+        assert page.evaluate("document.documentElement.lang") == "ar"
+        assert consent_texts_of(server, stored_token(page)) == [("ar", consent_sha256("1", "ar"))]
+        assert not page.errors, page.errors
     finally:
         browser.close()
 

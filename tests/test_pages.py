@@ -306,7 +306,7 @@ def test_a_lang_link_selects_the_language_and_keeps_it(client) -> None:
     ("en", "Consent to record and share your voice"),
     ("de", "Einwilligung, Ihre Stimme aufzunehmen und zu teilen"),
     ("ar", "الموافقة على تسجيل صوتك ومشاركته"),
-])
+], ids=["en", "de", "ar"])
 def test_consent_page_shows_the_text_in_the_interface_language(client, language: str, words: str) -> None:
     """The consent text matches the interface language; the page tells the script which text was shown."""
     html = client.get(f"/c/kws/consent?lang={language}").data.decode()
