@@ -29,6 +29,7 @@ from tests.chromium import (
     FAKE_RATE,
     PHONE,
     Server,
+    axe_violations,
     best_match,
     consenting_contributor,
     contributor_of,
@@ -425,6 +426,7 @@ def test_flagged_take_rejected_by_the_server_shows_one_message_and_one_action(
         page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
         record_take(page, keys=False)
         assert "very quiet" in page.locator("#warnings").inner_text()
+        assert axe_violations(page) == []  # the warning and the override box
         page.get_by_label("Submit it anyway").check()
         page.get_by_role("button", name="Submit").click()
         rejection = page.locator("#rejection")
@@ -436,6 +438,7 @@ def test_flagged_take_rejected_by_the_server_shows_one_message_and_one_action(
         again = page.get_by_role("button", name="Record again")
         assert again.count() == 1 and again.is_visible()
         assert page.evaluate("document.activeElement.id") == "record-btn"
+        assert axe_violations(page) == []
         shoot(page, "19-record-rejected-phone")
         assert clip_count(server, stored_token(page)) == 0
         page.keyboard.press("Space")

@@ -18,9 +18,11 @@ from tests.chromium import (
     DESKTOP,
     PHONE,
     Server,
+    axe_violations,
     consenting_contributor,
     fake_microphone,
     launch,
+    load_axe,
     new_page,
     seed_other_contributor,
     served_collector,
@@ -40,7 +42,7 @@ NEW_VISITOR_PAGES = [f"/c/{CAMPAIGN}/listen", "/my-data"]  # pages that look dif
 if not CHROMIUM.exists() and not os.environ.get("CI"):  # in CI a missing browser is a failure
     pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api")
-axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
+pytest.importorskip("axe_playwright_python")
 sync_playwright = playwright_api.sync_playwright
 
 
@@ -78,17 +80,9 @@ def page_with_key(browser, viewport: dict, token: str | None, *, axe: bool = Fal
     page = new_page(browser, viewport)
     if token:
         page.context.add_init_script(f"localStorage.setItem('wordcrowd.token', {json.dumps(token)})")
-    if axe:  # the engine shipped inside axe-playwright-python, loaded once per context, nothing downloaded
-        page.context.add_init_script(axe_api.Axe().axe_script)
+    if axe:
+        load_axe(page.context)
     return page
-
-
-def axe_violations(page) -> list[str]:
-    """Run axe-core on the page as it stands; describe each violation by rule and element."""
-    violations = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
-        ".violations.map(rule => rule.nodes.map(node => `${rule.id}: ${node.target}`))")
-    return [node for rule in violations for node in rule]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
