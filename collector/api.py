@@ -16,7 +16,7 @@ from collector.auth import (
     require_contributor,
 )
 from collector.blobs import get_blob_store
-from collector.campaigns import get_campaign, list_campaigns
+from collector.campaigns import CampaignError, get_campaign, list_campaigns, normalise_language
 from collector.db import get_session
 from collector.errors import (
     JSON_TYPES,
@@ -58,6 +58,17 @@ def field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> A
     if value is None or type(value) is kind:
         return value
     raise validation_error(name, f"must be {JSON_TYPES[kind]}, not {describe(value)}.")
+
+
+def language_arg(name: str) -> str | None:
+    """Return a BCP-47 query argument (None when absent); 400 validation_error when it is not one."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return normalise_language(raw)
+    except CampaignError:
+        raise validation_error(name, "must be a BCP-47 language tag such as en, de or ar-EG.") from None
 
 
 def count_arg(default: int) -> int:
@@ -151,8 +162,9 @@ def list_all_campaigns() -> Response:
 
 @bp.get("/campaigns/<slug>/consent")
 def consent_document(slug: str) -> Response:
-    """Show the campaign's current consent text and the licences on offer."""
-    return jsonify(consents.consent_document(campaign_or_404(get_session(), slug)))
+    """Show the campaign's current consent text in ?lang= (else the campaign's language) and the licences."""
+    campaign = campaign_or_404(get_session(), slug)
+    return jsonify(consents.consent_document(campaign, language_arg("lang")))
 
 
 @bp.post("/campaigns/<slug>/consent")
@@ -166,12 +178,14 @@ def give_consent(slug: str) -> tuple[Response, int]:
     licence = field(body, "license", str)
     age_confirmed = field(body, "age_confirmed", bool, False)
     opt_in = field(body, "demographics_opt_in", bool, False)
+    language = field(body, "consent_language", str)
     if version is None:
         raise validation_error("consent_version", "is required (GET the consent first).")
     if licence is None:
         raise validation_error("license", "is required: the SPDX id of a licence the campaign offers.")
     consent = consents.grant_consent(session, authenticated_contributor(), campaign, consent_version=version,
-                                     license=licence, age_confirmed=age_confirmed, demographics_opt_in=opt_in)
+                                     license=licence, age_confirmed=age_confirmed, demographics_opt_in=opt_in,
+                                     consent_language=language)
     session.commit()
     return jsonify({"consent_id": consent.public_id}), 201
 

@@ -12,11 +12,21 @@ from collector.errors import BadRequest, Conflict
 from collector.models import Campaign, Consent, Contributor, as_utc, utcnow
 
 
-def consent_document(campaign: Campaign) -> dict[str, Any]:
-    """Return the campaign's current consent: version, text and the licences a contributor may choose."""
+def text_language(campaign: Campaign, wanted: str | None) -> str:
+    """Return the language to show the consent in: the wanted one if written, else the campaign's, else en."""
+    return licenses.consent_language(campaign.consent_version, wanted, campaign.language)
+
+
+def consent_document(campaign: Campaign, wanted_language: str | None = None) -> dict[str, Any]:
+    """Return the campaign's current consent in a language: version, text, its SHA-256, the licences."""
+    version = campaign.consent_version
+    language = text_language(campaign, wanted_language)
     return {
-        "version": campaign.consent_version,
-        "text": licenses.consent_text(campaign.consent_version),
+        "version": version,
+        "language": language,
+        "languages": licenses.consent_languages(version),
+        "sha256": licenses.consent_sha256(version, language),
+        "text": licenses.consent_text(version, language),
         "licenses": [
             {"spdx": lic.spdx, "name": lic.name, "url": lic.url}
             for lic in (licenses.get_license(spdx) for spdx in campaign.licenses)
@@ -75,6 +85,7 @@ def consent_summary(consent: Consent, campaign: Campaign) -> dict[str, Any]:
         "consent_id": consent.public_id,
         "campaign": campaign.slug,
         "consent_version": consent.consent_version,
+        "consent_language": consent.consent_language,
         "license": consent.license,
         "demographics_opt_in": consent.demographics_opt_in,
         "granted_at": as_utc(consent.granted_at).isoformat(),
@@ -83,8 +94,12 @@ def consent_summary(consent: Consent, campaign: Campaign) -> dict[str, Any]:
 
 
 def grant_consent(session: Session, contributor: Contributor, campaign: Campaign, *, consent_version: str,
-                  license: str, age_confirmed: bool, demographics_opt_in: bool) -> Consent:
-    """Record a consent after checking it against the campaign; it supersedes the previous one. No commit."""
+                  license: str, age_confirmed: bool, demographics_opt_in: bool,
+                  consent_language: str | None = None) -> Consent:
+    """Record a consent after checking it against the campaign; it supersedes the previous one. No commit.
+
+    consent_language names the text read (None: the campaign's language, as the document offers it first).
+    """
     if consent_version != campaign.consent_version:
         raise Conflict("consent_version_outdated",
                        f"Consent version {consent_version!r} is not the campaign's current one "
@@ -95,6 +110,12 @@ def grant_consent(session: Session, contributor: Contributor, campaign: Campaign
                          f"{', '.join(campaign.licenses)}.")
     if age_confirmed is not True:
         raise BadRequest("age_not_confirmed", "Contributors must confirm they are old enough to consent.")
+    written = licenses.consent_languages(consent_version)
+    language = text_language(campaign, None) if consent_language is None else consent_language
+    if language not in written:
+        raise BadRequest("consent_language_unavailable",
+                         f"The consent text is not written in {language[:35]!r}; "
+                         f"choose one of {', '.join(written)}.")
     now = utcnow()
     previous = active_consent(session, contributor, campaign)
     if previous is not None:
@@ -103,7 +124,8 @@ def grant_consent(session: Session, contributor: Contributor, campaign: Campaign
         contributor_id=contributor.id,
         campaign_id=campaign.id,
         consent_version=consent_version,
-        consent_sha256=licenses.consent_sha256(consent_version),
+        consent_language=language,
+        consent_sha256=licenses.consent_sha256(consent_version, language),
         license=license,
         age_confirmed=True,
         demographics_opt_in=demographics_opt_in,

@@ -121,7 +121,7 @@ class Demographics(Base):
 
 
 class Consent(Base):
-    """One explicit consent: which text (version and SHA-256), which licence, when given and withdrawn."""
+    """One explicit consent: which text (version, language, SHA-256), licence, when given and withdrawn."""
 
     __tablename__ = "consents"
 
@@ -130,7 +130,9 @@ class Consent(Base):
     contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), index=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     consent_version: Mapped[str] = mapped_column(String(32))
-    consent_sha256: Mapped[str] = mapped_column(String(64))
+    consent_sha256: Mapped[str] = mapped_column(String(64))  # of the text in consent_language
+    # BCP-47 tag of the text agreed to; consents given before texts were translated were to the English one
+    consent_language: Mapped[str] = mapped_column(String(35), server_default="en")
     license: Mapped[str] = mapped_column(String(32))  # SPDX id
     age_confirmed: Mapped[bool] = mapped_column(Boolean)
     demographics_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)

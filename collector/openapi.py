@@ -60,14 +60,22 @@ SCHEMAS: dict[str, Any] = {
         "licenses": {"type": "array", "items": {"type": "string"}}, "consent_version": {"type": "string"},
     }, ("slug", "title", "language", "keywords", "licenses", "consent_version")),
     "Consent": _obj({
-        "version": {"type": "string"}, "text": {"type": "string", "description": "Markdown"},
+        "version": {"type": "string"},
+        "language": {"type": "string", "description": "BCP-47 tag of this text: ?lang if written in it, "
+                                                      "else the campaign's language, else en"},
+        "languages": {"type": "array", "items": {"type": "string"},
+                      "description": "every language this consent version is written in"},
+        "sha256": {"type": "string", "description": "SHA-256 of text (UTF-8), recorded with a consent"},
+        "text": {"type": "string", "description": "Markdown"},
         "licenses": {"type": "array", "items": _obj(
             {"spdx": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}},
             ("spdx", "name", "url"))},
-    }, ("version", "text", "licenses")),
+    }, ("version", "language", "languages", "sha256", "text", "licenses")),
     "ConsentRequest": _obj({
         "consent_version": {"type": "string"}, "license": {"type": "string", "description": "SPDX id"},
         "age_confirmed": {"type": "boolean", "const": True}, "demographics_opt_in": {"type": "boolean"},
+        "consent_language": {"type": "string", "description": "language of the text read (the document's "
+                                                              "language); default: the campaign's"},
     }, ("consent_version", "license", "age_confirmed")),
     "UploadedClip": _obj({
         "clip_id": {"type": "string"}, "status": {"type": "string", "enum": ["pending"]},
@@ -82,11 +90,12 @@ SCHEMAS: dict[str, Any] = {
     }, ("clip_id", "keyword", "status", "flags", "quality")),
     "ContributorConsent": _obj({
         "consent_id": {"type": "string"}, "campaign": {"type": "string"},
-        "consent_version": {"type": "string"}, "license": {"type": "string", "description": "SPDX id"},
+        "consent_version": {"type": "string"}, "consent_language": {"type": "string"},
+        "license": {"type": "string", "description": "SPDX id"},
         "demographics_opt_in": {"type": "boolean"}, "granted_at": {"type": "string", "format": "date-time"},
         "current": {"type": "boolean", "description": "given to the campaign's current consent version"},
-    }, ("consent_id", "campaign", "consent_version", "license", "demographics_opt_in", "granted_at",
-        "current")),
+    }, ("consent_id", "campaign", "consent_version", "consent_language", "license", "demographics_opt_in",
+        "granted_at", "current")),
     "VoteRequest": _obj({"valid": {"type": "boolean"},
                          "reason": {"type": ["string", "null"], "enum": [*VOTE_REASONS, None],
                                     "description": "required when valid is false"}}, ("valid",)),
@@ -137,6 +146,8 @@ NO_CONTENT = {"description": "Done; no content."}
 
 STRING = {"type": "string"}
 SLUG, CLIP_ID = [_path_param("slug")], [_path_param("clip_id")]
+LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+        "description": "BCP-47 tag of the language to read the consent in, e.g. de or ar"}
 
 
 def _contributor_paths() -> dict[str, Any]:
@@ -179,12 +190,16 @@ def _campaign_paths() -> dict[str, Any]:
             "List campaigns", auth=False,
             responses={"200": _json(_array("campaigns", _ref("Campaign")), "Campaigns"), **_errors()})},
         "/campaigns/{slug}/consent": {
-            "get": _op("Read the current consent text and licences", auth=False, params=SLUG,
-                       responses={"200": _json(_ref("Consent"), "The consent"), **_errors(404)}),
+            "get": _op("Read the current consent text, in a language, and the licences", auth=False,
+                       params=[*SLUG, LANG],
+                       description="One consent version per campaign, written in several languages, each "
+                                   "with its own SHA-256 (docs/consent-and-languages.md).",
+                       responses={"200": _json(_ref("Consent"), "The consent"), **_errors(400, 404)}),
             "post": _op(
                 "Consent to the campaign's current text under a chosen licence", params=SLUG,
-                description="400 license_not_allowed, age_not_confirmed; 409 consent_version_outdated. "
-                            "A new consent supersedes the previous one.",
+                description="400 license_not_allowed, age_not_confirmed, consent_language_unavailable; "
+                            "409 consent_version_outdated. The consent records the version, the language "
+                            "and that text's SHA-256. A new consent supersedes the previous one.",
                 body={"application/json": {"schema": _ref("ConsentRequest")}},
                 responses={"201": _json(_obj({"consent_id": STRING}, ("consent_id",)), "Recorded"),
                            **_errors(400, 401, 404, 409)}),

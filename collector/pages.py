@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 
 import licenses
-from collector import contributors
+from collector import consents, contributors
 from collector.campaigns import get_campaign, list_campaigns
 from collector.db import get_session
 from collector.models import Campaign
@@ -34,6 +34,7 @@ bp = Blueprint("pages", __name__)
 csrf = CSRFProtect()
 
 LANGUAGE_COOKIE = "wordcrowd_lang"
+LANGUAGE_ARG = "lang"  # /c/slug/?lang=ar: a link that opens (and keeps) a language, to share in a community
 DEFAULT_LANGUAGE = "en"
 
 # Scripts come only from our own files (JSON data blocks are not scripts); audio plays from blob: URLs
@@ -103,7 +104,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.session_interface = SessionInterface()
-    app.extensions["wordcrowd.languages"] = _compiled_languages(Path(app.root_path) / "translations")
+    app.extensions["wordcrowd.languages"] = compiled_languages(Path(app.root_path) / "translations")
     Babel(app, locale_selector=select_language)
     csrf.init_app(app)
     for blueprint in app.blueprints.values():
@@ -114,19 +115,37 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
 
 
-def _compiled_languages(folder: Path) -> list[str]:
+def compiled_languages(folder: Path) -> list[str]:
     """List the interface languages: English (the source) and every compiled catalog."""
     found = {path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/messages.mo")}
     return sorted(found | {DEFAULT_LANGUAGE})
 
 
+def _asked_language() -> str | None:
+    """Return the shipped language a link asks for with ?lang=xx, or None."""
+    asked = request.args.get(LANGUAGE_ARG)
+    return asked if asked in current_app.extensions["wordcrowd.languages"] else None
+
+
 def select_language() -> str:
-    """Choose the interface language: the switch's cookie, else the browser's preference, else English."""
+    """Choose the interface language: ?lang=, else the switch's cookie, else the browser's, else English."""
     available = current_app.extensions["wordcrowd.languages"]
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    chosen = _asked_language() or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in available:
         return chosen
     return request.accept_languages.best_match(available) or DEFAULT_LANGUAGE
+
+
+def _remember_language(response: Response, language: str) -> Response:
+    """Keep the chosen interface language for a year in a cookie (the switch and ?lang= links set it)."""
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, secure=request.is_secure,
+                        httponly=True, samesite="Lax")
+    return response
+
+
+def interface_language() -> str:
+    """Return the language this request's page is shown in."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
 
 
 def text_direction(tag: str) -> str:
@@ -161,7 +180,7 @@ def render_consent(markdown: str) -> Markup:
 
 
 def _template_globals() -> dict[str, object]:
-    ui_language = str(get_locale() or DEFAULT_LANGUAGE)
+    ui_language = interface_language()
     return {
         "ui_language": ui_language,
         "ui_direction": text_direction(ui_language),
@@ -185,6 +204,9 @@ def _no_store(response: Response) -> Response:
     # Pages carry a per-session CSRF token and show personal data once their scripts run.
     response.headers["Cache-Control"] = "no-store"
     response.vary.update(("Cookie", "Accept-Language"))
+    asked = _asked_language()
+    if asked and asked != request.cookies.get(LANGUAGE_COOKIE):
+        _remember_language(response, asked)
     return response
 
 
@@ -241,6 +263,7 @@ def _render_campaign_page(template: str, campaign: Campaign, **context: object) 
     config = {
         "campaign": campaign.slug,
         "consentVersion": campaign.consent_version,
+        "consentLanguage": consents.text_language(campaign, interface_language()),
         "urls": _api_urls(campaign.slug) | _page_urls(campaign.slug),
     }
     return render_template(template, campaign=campaign, page_config=config, **context)
@@ -263,9 +286,10 @@ def landing(slug: str) -> str:
 def consent(slug: str) -> str:
     """Show the versioned consent text and the campaign's licences, and take an explicit choice."""
     campaign = _campaign_or_404(slug)
-    consent_html = render_consent(licenses.consent_text(campaign.consent_version))
+    language = consents.text_language(campaign, interface_language())
+    consent_html = render_consent(licenses.consent_text(campaign.consent_version, language))
     return _render_campaign_page("pages/consent.html", campaign, licences=_licences(campaign),
-                                 consent_html=consent_html)
+                                 consent_html=consent_html, consent_language=language)
 
 
 @bp.get("/c/<slug>/profile")
@@ -312,10 +336,7 @@ def set_language() -> Response:
     # only a local path: never an open redirect to another site
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("pages.index")
-    response = redirect(target, code=303)
-    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, secure=request.is_secure,
-                        httponly=True, samesite="Lax")
-    return response
+    return _remember_language(redirect(target, code=303), language)
 
 
 @bp.errorhandler(NotFound)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 CURRENT_CONSENT_VERSION = "1"
+# every consent version is written in English first; the other languages are faithful translations of it
+CONSENT_SOURCE_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -52,20 +54,40 @@ def get_license(spdx: str) -> License:
 
 
 def consent_versions() -> list[str]:
-    """List the consent text versions shipped with the package."""
+    """List the consent text versions shipped with the package (one folder each: consent/v<version>/)."""
     folder = resources.files(__package__).joinpath("consent")
-    names = (p.name for p in folder.iterdir() if p.name.endswith(".md"))
-    return sorted(name.removeprefix("v").removesuffix(".md") for name in names)
+    return sorted(p.name.removeprefix("v") for p in folder.iterdir() if p.name.startswith("v") and p.is_dir())
 
 
-def consent_text(version: str) -> str:
-    """Return the consent text of a version (Markdown), or raise UnknownConsentVersion."""
-    path = resources.files(__package__).joinpath("consent", f"v{version}.md")
-    if not path.is_file():
+def consent_languages(version: str) -> list[str]:
+    """List the languages a consent version is written in (BCP-47 tags, one file each: v<n>/<tag>.md)."""
+    folder = resources.files(__package__).joinpath("consent", f"v{version}")
+    if not folder.is_dir():
         raise UnknownConsentVersion(f"no consent text version {version!r}")
+    return sorted(p.name.removesuffix(".md") for p in folder.iterdir() if p.name.endswith(".md"))
+
+
+def consent_language(version: str, *wanted: str | None) -> str:
+    """Return the first wanted language (exact tag, then its primary subtag) this version is written in.
+
+    Falls back to CONSENT_SOURCE_LANGUAGE, the language every version is first written in.
+    """
+    available = consent_languages(version)
+    for tag in filter(None, wanted):
+        for candidate in (tag, tag.split("-")[0].lower()):
+            if candidate in available:
+                return candidate
+    return CONSENT_SOURCE_LANGUAGE
+
+
+def consent_text(version: str, language: str = CONSENT_SOURCE_LANGUAGE) -> str:
+    """Return the consent text of a version in a language (Markdown), or raise UnknownConsentVersion."""
+    path = resources.files(__package__).joinpath("consent", f"v{version}", f"{language}.md")
+    if "/" in language or not path.is_file():
+        raise UnknownConsentVersion(f"no consent text version {version!r} in language {language!r}")
     return path.read_text("utf-8")
 
 
-def consent_sha256(version: str) -> str:
-    """Return the SHA-256 of a consent text version, recorded with every consent."""
-    return hashlib.sha256(consent_text(version).encode("utf-8")).hexdigest()
+def consent_sha256(version: str, language: str = CONSENT_SOURCE_LANGUAGE) -> str:
+    """Return the SHA-256 of a consent text version in a language, recorded with every consent."""
+    return hashlib.sha256(consent_text(version, language).encode("utf-8")).hexdigest()

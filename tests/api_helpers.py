@@ -17,14 +17,14 @@ VOICES = ("en", "en-us", "en-gb-x-rp", "en+f3", "en+m3", "en-029")
 
 
 def make_campaign(app: Flask, slug: str = SLUG, keywords: tuple[str, ...] = KEYWORDS,
-                  licenses: list[str] | None = None) -> None:
+                  licenses: list[str] | None = None, language: str = "en") -> None:
     """Create a campaign in the app's database."""
     from collector.campaigns import create_campaign
     from collector.db import get_session
 
     with app.app_context():
         session = get_session()
-        create_campaign(session, slug, list(keywords), title="Test", licenses=licenses)
+        create_campaign(session, slug, list(keywords), title="Test", licenses=licenses, language=language)
         session.commit()
 
 

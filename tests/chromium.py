@@ -121,6 +121,29 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def axe_violations(page) -> list[str]:
+    """Run axe-core on the page as it stands; describe each violation by rule and element.
+
+    The engine ships inside axe-playwright-python (nothing is downloaded); it is added to the page unless an
+    init script (load_axe) already did.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(Axe().axe_script)
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map(rule => rule.nodes.map(node => `${rule.id}: ${node.target}`))")
+    return [node for rule in violations for node in rule]
+
+
+def load_axe(context) -> None:
+    """Load axe-core into every page of a browser context before the page's own scripts."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context.add_init_script(Axe().axe_script)
+
+
 def stored_token(page) -> str | None:
     """Return the bearer token the page keeps in localStorage."""
     return page.evaluate("localStorage.getItem('wordcrowd.token')")

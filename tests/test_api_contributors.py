@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,6 +67,39 @@ def test_consent_text_and_licences(client, campaign):
     assert document["licenses"] == [{"spdx": "CC0-1.0", "name": licenses.CATALOGUE["CC0-1.0"].name,
                                      "url": licenses.CATALOGUE["CC0-1.0"].url}]
     assert_error(client.get("/api/v1/campaigns/nope/consent"), 404, "campaign_not_found")
+
+
+def test_consent_document_in_the_asked_language_with_its_checksum(app, client, campaign):
+    """?lang= picks the text; an unwritten language falls back to the campaign's; each text has a SHA-256."""
+    version = licenses.CURRENT_CONSENT_VERSION
+    for asked, language in (("de", "de"), ("ar-EG", "ar"), ("fr", "en"), (None, "en")):
+        query = f"?lang={asked}" if asked else ""
+        document = client.get(f"/api/v1/campaigns/{SLUG}/consent{query}").json
+        assert (document["version"], document["language"]) == (version, language), asked
+        assert document["text"] == licenses.consent_text(version, language)
+        assert document["sha256"] == hashlib.sha256(document["text"].encode()).hexdigest()
+        assert document["languages"] == ["ar", "de", "en"]
+    assert "Einwilligung" in client.get(f"/api/v1/campaigns/{SLUG}/consent?lang=de").json["text"]
+    answer = client.get(f"/api/v1/campaigns/{SLUG}/consent?lang=not a tag")
+    assert_error(answer, 400, "validation_error")
+    make_campaign(app, slug="german", licenses=["CC0-1.0"], language="de-AT")
+    assert client.get("/api/v1/campaigns/german/consent?lang=fr").json["language"] == "de"
+
+
+def test_consent_records_the_language_and_checksum_of_the_text_agreed_to(app, client, campaign):
+    auth = enrol(client)
+    german = consent(client, auth, consent_language="de")
+    assert german.status_code == 201, german.json
+    unwritten = consent(client, auth, consent_language="fr")
+    assert_error(unwritten, 400, "consent_language_unavailable")
+    assert_error(consent(client, auth, consent_language=7), 400, "validation_error")
+    default = consent(client, auth)
+    with app.app_context():
+        rows = get_session().scalars(select(Consent).order_by(Consent.id)).all()
+        assert [(row.consent_language, row.consent_sha256) for row in rows] == [
+            ("de", licenses.consent_sha256("1", "de")), ("en", licenses.consent_sha256("1", "en"))]
+    assert [entry["consent_language"] for entry in my_consents(client, auth)] == ["en"]
+    assert default.status_code == 201
 
 
 def test_consent_is_recorded_with_the_text_checksum_and_supersedes_the_last(app, client, campaign):
@@ -186,7 +220,8 @@ def test_my_consents_are_the_callers_own_in_force_only(app, client, campaign):
     assert superseded not in {entry["consent_id"] for entry in my_consents(client, someone_else)}
     [mine] = [entry for entry in listed if entry["campaign"] == SLUG]
     assert mine == {"consent_id": kept, "campaign": SLUG, "consent_version": licenses.CURRENT_CONSENT_VERSION,
-                    "license": "CC0-1.0", "demographics_opt_in": False, "granted_at": mine["granted_at"],
+                    "consent_language": "en", "license": "CC0-1.0", "demographics_opt_in": False,
+                    "granted_at": mine["granted_at"],
                     "current": True}
     granted = datetime.fromisoformat(mine["granted_at"])
     assert granted.tzinfo is not None and abs(datetime.now(UTC) - granted) < timedelta(minutes=5)

@@ -20,13 +20,16 @@ import soundfile as sf
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.campaigns import create_campaign
 from collector.models import Clip, Consent, Contributor, Demographics, Erasure, Vote
+from licenses import consent_sha256
 from tests.chromium import (
     CHROMIUM,
     DESKTOP,
     FAKE_RATE,
     PHONE,
     Server,
+    axe_violations,
     best_match,
     consenting_contributor,
     contributor_of,
@@ -40,7 +43,7 @@ from tests.chromium import (
     spoken_word_with_quiet,
     stored_token,
 )
-from tests.speech import espeak_samples
+from tests.speech import espeak_samples, speech_wav
 
 pytestmark = pytest.mark.browser
 
@@ -203,6 +206,7 @@ def assert_recorded(server: Server, token: str, prompts: list[str]) -> list[str]
         assert [clip.keyword.word for clip in clips] == prompts
         consent = session.scalars(select(Consent).where(Consent.contributor_id == contributor.id)).one()
         assert (consent.consent_version, consent.license) == ("1", "CC-BY-4.0")
+        assert (consent.consent_language, consent.consent_sha256) == ("en", consent_sha256("1", "en"))
         assert consent.age_confirmed and consent.demographics_opt_in and consent.withdrawn_at is None
         demographics = session.get(Demographics, contributor.id)
         assert (demographics.age, demographics.gender, demographics.accent, demographics.native_language) == (
@@ -239,6 +243,9 @@ def listen_and_vote(page, server: Server, others: list[str]) -> None:
             shoot(page, "09-listen-played-desktop")
             page.keyboard.press("y")
         elif action == "no":
+            # after a saved answer the status line says one thing: saved, and what to do with the next clip
+            expect(page.locator("#status")).to_have_text(
+                "Your answer was saved; play the next recording to the end to answer yes.")
             page.keyboard.press("n")
             page.get_by_label("Too much noise").check()
             shoot(page, "10-listen-reason-desktop")
@@ -246,6 +253,8 @@ def listen_and_vote(page, server: Server, others: list[str]) -> None:
         else:
             page.keyboard.press("s")
     page.locator("#empty").wait_for(state="visible")
+    expect(page.locator("#empty-text")).to_have_text(
+        "That was the last recording to check for now: thank you for your answers!")
     shoot(page, "11-listen-empty-desktop")
     assert sorted(seen) == ["down", "no", "up"]  # the other contributor's clips, never one's own
     with Session(server.engine()) as session:
@@ -401,11 +410,14 @@ def test_silent_microphone_warns_no_speech_and_uploads_nothing(server: Server, p
         browser.close()
 
 
-def test_server_rejection_is_explained_with_a_record_again_button(server: Server, playwright_driver,
-                                                                  tmp_path: Path) -> None:
-    """A microphone that only clicks (a loose cable) passes the page's energy check, not the server: 422."""
+def test_flagged_take_rejected_by_the_server_shows_one_message_and_one_action(
+        server: Server, playwright_driver, tmp_path: Path) -> None:
+    """Quiet clicks (a loose cable): the page flags "very quiet", the server rejects it (422).
+
+    Then the rejection replaces the warning, and the one way on is the Record button, now "Record again".
+    """
     clicks = np.random.default_rng(3).normal(0, 10 ** (-80 / 20), FAKE_RATE)
-    clicks[:240] = np.random.default_rng(4).uniform(-0.5, 0.5, 240)  # 5 ms of crackle each second
+    clicks[:240] = np.random.default_rng(4).uniform(-0.02, 0.02, 240)  # 5 ms of crackle at −34 dBFS a second
     browser = launch(playwright_driver, fake_microphone(tmp_path / "clicks.wav", clicks))
     try:
         page = new_page(browser, PHONE)
@@ -413,17 +425,124 @@ def test_server_rejection_is_explained_with_a_record_again_button(server: Server
         page.wait_for_url(re.compile(r"/record$"))
         page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
         record_take(page, keys=False)
+        assert "very quiet" in page.locator("#warnings").inner_text()
+        assert axe_violations(page) == []  # the warning and the override box
+        page.get_by_label("Submit it anyway").check()
         page.get_by_role("button", name="Submit").click()
         rejection = page.locator("#rejection")
         rejection.wait_for(state="visible", timeout=20000)
-        assert rejection.locator("p").inner_text() in (  # the server's reason, in plain words
+        assert rejection.inner_text() in (  # the server's reason, in plain words
             "The recording is silent. Check your microphone and try again.",
             "We could not hear a spoken word in the recording. Please record it again.")
+        assert page.locator("#warnings").is_hidden() and page.locator("#override-row").is_hidden()
+        again = page.get_by_role("button", name="Record again")
+        assert again.count() == 1 and again.is_visible()
+        assert page.evaluate("document.activeElement.id") == "record-btn"
+        assert axe_violations(page) == []
         shoot(page, "19-record-rejected-phone")
         assert clip_count(server, stored_token(page)) == 0
-        rejection.get_by_role("button", name="Record again").click()
+        page.keyboard.press("Space")
         expect(page.locator("#record-btn")).to_have_text("Stop")
         assert rejection.is_hidden()
+        assert not page.errors, page.errors
+    finally:
+        browser.close()
+
+
+def test_recorder_keys_keep_working_after_submit_anyway(server: Server, playwright_driver, tmp_path) -> None:
+    """A flagged (too loud) take: after ticking "Submit it anyway", by mouse or keyboard, the keys still work.
+
+    Enter submits, Space records: the documented keys hold whatever was clicked last.
+    """
+    loud = np.clip(4 * spoken_word_with_quiet(WORD), -1, 1)  # the word clipped hard: flagged, not rejected
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "loud.wav", loud))
+    try:
+        page = new_page(browser, PHONE)
+        give_consent(page, server, opt_in=False)
+        page.wait_for_url(re.compile(r"/record$"))
+        page.wait_for_function("() => document.getElementById('prompt').textContent.trim() !== ''")
+        token = stored_token(page)
+        record_take(page, keys=True)
+        assert "too loud" in page.locator("#warnings").inner_text()
+        page.get_by_label("Submit it anyway").click()  # by mouse: the box would keep the focus
+        page.keyboard.press("Enter")
+        expect(page.locator("#progress-text")).to_have_text("Word 2 of 5", timeout=20000)
+        assert clip_count(server, token) == 1
+        record_take(page, keys=True)
+        page.get_by_label("Submit it anyway").click()
+        record_take(page, keys=True)  # Space records again instead of unticking the box
+        assert "too loud" in page.locator("#warnings").inner_text()
+        override = page.get_by_label("Submit it anyway")
+        override.focus()  # by keyboard: Space ticks the focused box, then Enter submits
+        page.keyboard.press("Space")
+        assert override.is_checked()
+        page.keyboard.press("Enter")
+        expect(page.locator("#progress-text")).to_have_text("Word 3 of 5", timeout=20000)
+        assert clip_count(server, token) == 2
+        with Session(server.engine()) as session:
+            flags = session.scalars(select(Clip.flags).where(
+                Clip.contributor_id == contributor_of(session, token).id)).all()
+        assert all("clipping" in clip_flags for clip_flags in flags), flags
+        assert not page.errors, page.errors
+    finally:
+        browser.close()
+
+
+def test_listen_says_one_sentence_for_each_state(server: Server, playwright_driver, tmp_path) -> None:
+    """Nothing to check yet: no thanks for nothing; after answers: thanks; never two messages in one line."""
+    with Session(server.engine()) as session:
+        create_campaign(session, "quiet-hours", ["yes", "no"], title="Quiet hours")
+        session.commit()
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "quiet.wav", np.zeros(FAKE_RATE)))
+    try:
+        page = new_page(browser, DESKTOP)
+        page.goto(f"{server.url}/c/quiet-hours/listen")
+        page.get_by_role("button", name="Start listening").click()
+        empty = page.locator("#empty-text")
+        expect(empty).to_have_text(
+            "There is nothing to check right now; come back later, or record some words yourself.")
+        assert "Thank" not in page.locator("main").inner_text()
+        seed_other_contributor(server, "quiet-hours", ("no",))
+        page.get_by_role("button", name="Look again").click()
+        expect(page.locator("#status")).to_have_text("Play the recording to the end to answer yes.")
+        page.keyboard.press("p")
+        expect(page.locator("#status")).to_have_text("Did it say the word clearly?", timeout=10000)
+        page.keyboard.press("y")
+        expect(empty).to_have_text(
+            "That was the last recording to check for now: thank you for your answers!")
+        assert page.locator("#status").inner_text() == ""
+        assert not page.errors, page.errors
+    finally:
+        browser.close()
+
+
+def test_my_data_takes_a_pasted_recovery_link(server: Server, playwright_driver, tmp_path: Path) -> None:
+    """A browser without a key: paste the recovery link on My data, and the recordings are there."""
+    token = consenting_contributor(server, CAMPAIGN)
+    answer = requests.post(f"{server.url}/api/v1/campaigns/{CAMPAIGN}/clips", timeout=30,
+                           headers={"Authorization": f"Bearer {token}"}, data={"keyword": "go"},
+                           files={"audio": ("go.wav", speech_wav("go", seed=7))})
+    assert answer.status_code == 201, answer.text
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "quiet.wav", np.zeros(FAKE_RATE)))
+    try:
+        page = new_page(browser, PHONE)
+        requests_seen: list[str] = []
+        page.on("request", lambda request: requests_seen.append(request.url))
+        page.goto(f"{server.url}/my-data")
+        field = page.get_by_role("textbox", name="Your recovery link")
+        field.fill(f"{server.url}/recover#token=not-a-valid-token-at-all-here")
+        page.get_by_role("button", name="Open my recordings").click()
+        expect(page.locator("#paste-error")).to_have_text(
+            "This recovery link is not valid any more. The recordings may have been erased.")
+        assert stored_token(page) is None
+        shoot(page, "23-my-data-paste-link-phone")
+        field.fill(f"{server.url}/recover#token={token}")
+        page.get_by_role("button", name="Open my recordings").click()
+        page.locator("#clips li").first.wait_for()
+        assert page.locator("#clips li").count() == 1 and page.locator("#no-token").is_hidden()
+        assert stored_token(page) == token
+        assert not any(token in url for url in requests_seen), "the token left the page in a URL"
+        assert not page.errors, page.errors
     finally:
         browser.close()
 
@@ -441,7 +560,50 @@ def test_right_to_left_and_german_pages(server: Server, playwright_driver, tmp_p
         page = new_page(browser, DESKTOP, locale="de-DE")
         page.goto(f"{server.url}/c/{CAMPAIGN}/consent")
         assert page.get_by_role("button", name="Ich stimme zu, Aufnahme beginnen").is_visible()
+        expect(page.locator("article.consent-text h2")).to_have_text(  # the consent itself in German too
+            "Einwilligung, Ihre Stimme aufzunehmen und zu teilen — Version 1")
         shoot(page, "21-consent-german-desktop")
+        agree_by_ids(page)
+        page.wait_for_url(re.compile(r"/record$"))
+        assert consent_texts_of(server, stored_token(page)) == [("de", consent_sha256("1", "de"))]
+    finally:
+        browser.close()
+
+
+def agree_by_ids(page) -> None:
+    """Choose CC0, confirm age and own voice, agree: in whatever language the page is in."""
+    for box in ("#licence-CC0-1\\.0", "#age-confirmed", "#agree"):
+        page.locator(box).check()
+    page.locator("#consent-submit").click()
+
+
+def consent_texts_of(server: Server, token: str) -> list[tuple[str, str]]:
+    """Return (language, SHA-256) of the text of each consent the token's contributor gave, oldest first."""
+    with Session(server.engine()) as session:
+        contributor = contributor_of(session, token)
+        return session.execute(select(Consent.consent_language, Consent.consent_sha256).where(
+            Consent.contributor_id == contributor.id).order_by(Consent.id)).all()
+
+
+def test_a_lang_link_keeps_its_language_through_to_the_consent(server: Server, playwright_driver,
+                                                               tmp_path: Path) -> None:
+    """A campaign shared as ?lang=ar in a German browser: Arabic throughout, the Arabic consent recorded."""
+    browser = launch(playwright_driver, fake_microphone(tmp_path / "quiet.wav", np.zeros(FAKE_RATE)))
+    try:
+        page = new_page(browser, PHONE, locale="de-DE")
+        page.goto(f"{server.url}/c/{CAMPAIGN}/?lang=ar")
+        page.locator("#take-part").click()  # "Take part", in Arabic
+        page.wait_for_url(re.compile(r"/consent$"))
+        assert page.evaluate("document.documentElement.lang") == "ar"
+        article = page.locator("article.consent-text")
+        assert (article.get_attribute("lang"), article.get_attribute("dir")) == ("ar", "rtl")
+        expect(article.locator("h2")).to_have_text("الموافقة على تسجيل صوتك ومشاركته — الإصدار 1")
+        shoot(page, "24-consent-arabic-phone")
+        agree_by_ids(page)
+        page.wait_for_url(re.compile(r"/record$"))
+        assert page.evaluate("document.documentElement.lang") == "ar"
+        assert consent_texts_of(server, stored_token(page)) == [("ar", consent_sha256("1", "ar"))]
+        assert not page.errors, page.errors
     finally:
         browser.close()
 

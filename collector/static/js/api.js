@@ -110,3 +110,17 @@ export async function audioUrl(url) {
   const response = await request("GET", url, { retries: 2 });
   return URL.createObjectURL(await response.blob());
 }
+
+/** Return the token in a recovery link (its #token= fragment), or the text itself when it is a bare token. */
+export function tokenFromLink(text) {
+  const value = (text || "").trim();
+  const fragment = value.includes("#") ? value.slice(value.indexOf("#") + 1) : "";
+  if (fragment) return new URLSearchParams(fragment).get("token") || "";
+  return /^[\w-]{20,}$/.test(value) ? value : "";
+}
+
+/** Check a recovered token with the API (it throws ApiError 401 for an unknown one), then keep it here. */
+export async function adoptToken(myClipsUrl, value) {
+  await request("GET", myClipsUrl, { authorization: value, retries: 2 });
+  token.set(value);
+}

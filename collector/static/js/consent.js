@@ -16,6 +16,7 @@ async function give(event) {
     await request("POST", config.urls.consent, {
       json: {
         consent_version: config.consentVersion,
+        consent_language: config.consentLanguage, // the text shown on this page, which the person read
         license: form.elements.license.value,
         age_confirmed: form.elements.age_confirmed.checked,
         demographics_opt_in: optIn,

@@ -16,9 +16,10 @@ const ui = {
   skip: $("skip-btn"),
   reasonForm: $("reason-form"),
   empty: $("empty"),
+  emptyText: $("empty-text"),
   error: $("error"),
 };
-const state = { queue: [], clip: null, played: false, busy: false };
+const state = { queue: [], clip: null, played: false, busy: false, answered: 0 };
 
 function showError(error) {
   say(ui.error, error instanceof ApiError ? error.message : t("reason_network"));
@@ -37,7 +38,9 @@ async function loadQueue() {
   next();
 }
 
-async function next() {
+// Each state has one sentence of its own: loading, play to the end (first, or after a saved answer), can
+// answer; and the end of the queue thanks only someone who answered something.
+async function next({ afterVote = false } = {}) {
   if (state.clip?.url) URL.revokeObjectURL(state.clip.url);
   state.clip = state.queue.shift() || null;
   state.played = false;
@@ -46,18 +49,22 @@ async function next() {
   ui.yes.disabled = true;
   ui.review.hidden = !state.clip;
   ui.empty.hidden = Boolean(state.clip);
-  if (!state.clip) return;
+  if (!state.clip) {
+    ui.status.textContent = "";
+    ui.emptyText.textContent = state.answered ? t("queue_done") : t("nothing_to_check");
+    return;
+  }
   ui.expected.textContent = state.clip.keyword;
   ui.status.textContent = t("loading_clip");
   try {
     state.clip.url = await audioUrl(state.clip.audio_url);
   } catch (error) {
     showError(error);
-    return next();
+    return next({ afterVote });
   }
   ui.audio.src = state.clip.url;
   ui.review.dataset.clipId = state.clip.clip_id; // which clip is up: for assistive tools and tests
-  ui.status.textContent = t("play_to_end");
+  ui.status.textContent = afterVote ? t("saved_play_next") : t("play_to_end");
 }
 
 function play() {
@@ -88,9 +95,9 @@ async function vote(valid, reason) {
     }
   }
   state.busy = false;
+  state.answered += 1;
   say(ui.error, "");
-  await next();
-  ui.status.textContent = `${t("vote_saved")} ${ui.status.textContent}`;
+  await next({ afterVote: true });
 }
 
 function askReason() {
@@ -111,11 +118,11 @@ function main() {
   ui.play.addEventListener("click", play);
   ui.yes.addEventListener("click", () => vote(true));
   ui.no.addEventListener("click", askReason);
-  ui.skip.addEventListener("click", next);
+  ui.skip.addEventListener("click", () => next());
   ui.reasonForm.addEventListener("submit", sendNo);
   $("start-btn").addEventListener("click", loadQueue);
   $("reload-btn").addEventListener("click", loadQueue);
-  onShortcuts({ p: play, y: () => vote(true), n: askReason, s: next });
+  onShortcuts({ p: play, y: () => vote(true), n: askReason, s: () => next() });
   if (token.get()) loadQueue();
   else ui.startPanel.hidden = false;
 }

@@ -1,6 +1,6 @@
 // My data: one's clips with playback and status, delete one, a recovery link, withdraw and erase.
 
-import { ApiError, audioUrl, request, requestJson, token } from "./api.js";
+import { ApiError, adoptToken, audioUrl, request, requestJson, token, tokenFromLink } from "./api.js";
 import { $, apiUrl, config, say, t } from "./page.js";
 
 const ui = {
@@ -18,6 +18,9 @@ const ui = {
   eraseConfirm: $("erase-confirm"),
   eraseButton: $("erase-btn"),
   deleteDialog: $("delete-dialog"),
+  pasteForm: $("paste-form"),
+  pasteLink: $("paste-link"),
+  pasteError: $("paste-error"),
 };
 
 function showError(error) {
@@ -144,6 +147,24 @@ async function erase() {
   ui.status.textContent = t("erased");
 }
 
+// A recovery link pasted here never leaves the page: only its token goes out, in the Authorization header.
+async function openPastedLink(event) {
+  event.preventDefault();
+  const value = tokenFromLink(ui.pasteLink.value);
+  if (!value) return say(ui.pasteError, t("recover_missing"));
+  say(ui.pasteError, "");
+  try {
+    await adoptToken(config.urls.myClips, value);
+  } catch (error) {
+    const invalid = error instanceof ApiError && error.status === 401;
+    return say(ui.pasteError, invalid ? t("recover_invalid") : t("reason_network"));
+  }
+  ui.pasteForm.reset();
+  showSections(true);
+  ui.status.textContent = t("recovered");
+  loadClips();
+}
+
 function main() {
   $("show-link-btn").addEventListener("click", showLink);
   $("copy-link-btn").addEventListener("click", copyLink);
@@ -151,6 +172,7 @@ function main() {
     ui.eraseButton.disabled = ui.eraseConfirm.value.trim().toUpperCase() !== t("erase_word").toUpperCase();
   });
   ui.eraseButton.addEventListener("click", erase);
+  ui.pasteForm.addEventListener("submit", openPastedLink);
   showSections(Boolean(token.get()));
   if (token.get()) loadClips();
 }

@@ -29,6 +29,11 @@ export function apiUrl(name, id) {
   return config.urls[name].replace("{id}", encodeURIComponent(id));
 }
 
+// Fields where a key is typing, not a command. Checkboxes and radio buttons are not among them: on those only
+// Space keeps its meaning (ticking), so Enter and the letter keys still work after one was clicked.
+const TYPING = "textarea, select, [contenteditable], dialog, input:not([type=checkbox], [type=radio], [type=button])";
+const TICKING = "input[type=checkbox], input[type=radio]";
+
 /** Call handlers for single-key shortcuts, except while the person types in a form field. */
 export function onShortcuts(handlers) {
   document.addEventListener("keydown", (event) => {
@@ -37,7 +42,8 @@ export function onShortcuts(handlers) {
     const handler = handlers[key];
     if (!handler) return;
     const target = event.target instanceof Element ? event.target : document.body;
-    if (target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    if (target.closest(TYPING)) return;
+    if (key === "Space" && target.closest(TICKING)) return;
     // On links and summaries Space and Enter keep their own meaning; on our buttons the shortcut wins,
     // and preventing the default keeps the focused button from being clicked a second time.
     if ((key === "Space" || key === "Enter") && target.closest("a, summary")) return;

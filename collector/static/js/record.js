@@ -82,8 +82,18 @@ async function loadPrompts() {
   setPhase("idle");
 }
 
+// Peak-programme ballistics: the bar jumps up at once and falls back at METER_FALL_DB_PER_S, so a spoken word
+// stays visible for a moment instead of flickering between two blocks of 43 ms.
+const METER_FLOOR_DB = -60;
+const METER_FALL_DB_PER_S = 20;
+const meter = { db: METER_FLOOR_DB, at: 0 };
+
 function updateMeter(peak) {
-  const level = Math.min(1, Math.max(0, (20 * Math.log10(Math.max(peak, 1e-5)) + 60) / 60));
+  const now = performance.now();
+  const fallen = meter.db - (METER_FALL_DB_PER_S * (now - meter.at)) / 1000;
+  meter.db = peak > 0 ? Math.max(20 * Math.log10(Math.max(peak, 1e-5)), fallen) : METER_FLOOR_DB;
+  meter.at = now;
+  const level = Math.min(1, Math.max(0, (meter.db - METER_FLOOR_DB) / -METER_FLOOR_DB));
   ui.meterFill.style.transform = `scaleX(${level})`;
   ui.meterFill.classList.toggle("loud", peak >= 0.5); // above −6 dBFS
   ui.meterFill.classList.toggle("hot", peak >= 0.99); // clipping
@@ -130,6 +140,12 @@ async function stopRecording() {
   setPhase("review", problems.length ? "" : t("review_take"));
 }
 
+function overrideChanged() {
+  render();
+  // the next step is Submit: focus it, so that Space and Enter are the recorder's keys again, not the box's
+  if (ui.override.checked) ui.submit.focus();
+}
+
 function toggleRecording() {
   if (state.phase === "recording") stopRecording();
   else if (["idle", "review", "rejected"].includes(state.phase)) startRecording();
@@ -157,10 +173,13 @@ function showFailure(error) {
   if (needsConsent(error)) return location.assign(config.urls.consentPage);
   // out of retries, but the take itself may be fine: keep it, so that Submit tries again later
   if (retriable(error)) return setPhase("review", reasonText(error));
+  // one message and one action: the server's reason replaces the page's own warning, and the way on is
+  // the Record button (now "Record again"), not a second button of the same name
+  say(ui.warnings, "");
   ui.rejectionText.textContent = reasonText(error);
   ui.rejection.hidden = false;
   setPhase("rejected");
-  ui.rejection.querySelector("button").focus();
+  ui.record.focus();
 }
 
 async function submit() {
@@ -209,10 +228,9 @@ async function main() {
   // nothing is recorded before consent to the campaign's current text, given on any device
   if (standing.status !== "current") return location.replace(config.urls.consentPage);
   ui.record.addEventListener("click", toggleRecording);
-  $("rerecord-btn").addEventListener("click", startRecording);
   ui.play.addEventListener("click", play);
   ui.submit.addEventListener("click", submit);
-  ui.override.addEventListener("change", render);
+  ui.override.addEventListener("change", overrideChanged);
   $("next-set-btn").addEventListener("click", loadPrompts);
   onShortcuts({ Space: toggleRecording, p: play, Enter: submit });
   loadPrompts();

@@ -1,10 +1,10 @@
 // Recovery link: take the token from the URL fragment into this browser, then drop it from the address bar.
 
-import { ApiError, request, token } from "./api.js";
+import { ApiError, adoptToken, tokenFromLink } from "./api.js";
 import { $, config, say, t } from "./page.js";
 
 async function main() {
-  const value = new URLSearchParams(location.hash.slice(1)).get("token");
+  const value = tokenFromLink(location.hash);
   history.replaceState(null, "", location.pathname); // out of the address bar and the history
   const status = $("status");
   if (!value) {
@@ -12,12 +12,11 @@ async function main() {
     return say($("error"), t("recover_missing"));
   }
   try {
-    await request("GET", config.urls.myClips, { authorization: value, retries: 2 });
+    await adoptToken(config.urls.myClips, value);
   } catch (error) {
     status.textContent = "";
     return say($("error"), error instanceof ApiError && error.status === 401 ? t("recover_invalid") : t("reason_network"));
   }
-  token.set(value);
   status.textContent = "";
   $("ok").hidden = false;
 }
