@@ -32,7 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WORDCROWD_SECRET_KEY",
         None,
-        "sessions, CSRF and rate-limit keys; made once in $DATA_DIR (speaker ids use a key kept in the store)",
+        "sessions, CSRF, rate-limit keys; made once in $DATA_DIR (speaker ids use a key kept in the store)",
     ),
     Setting("WORDCROWD_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024), "largest accepted upload in bytes", int),
     Setting("WORDCROWD_MIN_CLIP_SECONDS", "0.4", "shortest accepted recording", float),

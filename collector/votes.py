@@ -59,11 +59,16 @@ def cast_vote(session: Session, clip: Clip, voter: Contributor, valid: bool, rea
     except IntegrityError:  # the same voter twice at once: the unique (clip, voter) constraint decides
         session.rollback()
         raise Conflict("already_voted", "You have already voted on this clip.") from None
-    # recount from the votes table rather than increment, so concurrent voters cannot lose an update
+    recount(session, clip)
+    session.commit()
+    return vote
+
+
+def recount(session: Session, clip: Clip) -> None:
+    """Recount the clip's votes from the votes table and set its status; no commit (the caller's)."""
+    # recount rather than increment, so concurrent voters (or an erased voter) cannot lose an update
     counts = dict(session.execute(
         select(Vote.valid, func.count()).where(Vote.clip_id == clip.id).group_by(Vote.valid)
     ).all())
     clip.up_votes, clip.down_votes = counts.get(True, 0), counts.get(False, 0)
     clip.status = clip_status(clip)
-    session.commit()
-    return vote

@@ -46,9 +46,8 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
             if campaign is None:
                 raise ReleaseError(f"no campaign {slug!r}; `wordcrowd campaign list` shows them")
             summary = build_release(
-                session, store, campaign, out_dir, secret_key=str(settings["SECRET_KEY"]),
-                validated_only=validated_only, licenses=_split_licenses(licenses), version=version,
-                progress=progress,
+                session, store, campaign, out_dir, validated_only=validated_only,
+                licenses=_split_licenses(licenses), version=version, progress=progress,
             )
     except (ReleaseError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -61,5 +60,8 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
         raise click.ClickException(f"cannot read clips from the blob store: {exc}") from None
     except OSError as exc:
         raise click.ClickException(f"cannot write the release: {exc.strerror or exc}") from None
+    if summary.skipped:
+        click.echo(f"skipped {len(summary.skipped)} clip(s) deleted while the release ran: "
+                   f"{', '.join(summary.skipped)}", err=True)
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
                f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")

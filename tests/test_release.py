@@ -22,7 +22,7 @@ from collector.campaigns import create_campaign, get_campaign
 from collector.db import session_scope
 from collector.migrate import upgrade
 from collector.models import Clip, Consent, Contributor, Demographics, Erasure, Release, ReleaseClip
-from collector.privacy import speaker_id
+from collector.privacy import pseudonym_key, speaker_id
 from curation.release import TSV_COLUMNS, ReleaseError, build_release
 from curation.splits import hash_name, percentage_hash, which_set
 from licenses import consent_sha256, get_license
@@ -131,15 +131,15 @@ def populate(db_url: str, store_url: str, endpoint: str | None = None) -> dict[s
             store.put(clip.canonical_key, wav)
             blobs[clip.canonical_key] = wav
             session.add(clip)
-        session.add(Erasure(speaker_id=speaker_id(SECRET, ids["p7"]), clips_erased=0, erased_at=T0))
-    return {"ids": ids, "blobs": blobs, "store": store}
+        key = pseudonym_key(session)
+        session.add(Erasure(speaker_id=speaker_id(key, ids["p7"]), clips_erased=0, erased_at=T0))
+    return {"ids": ids, "blobs": blobs, "store": store, "key": key}
 
 
 def release(db_url: str, store, out: Path, **options) -> object:
     """Build a release of the test campaign in its own transaction."""
     with session_scope(db_url) as session:
-        return build_release(session, store, get_campaign(session, "kws"), out, secret_key=SECRET,
-                             progress=False, **options)
+        return build_release(session, store, get_campaign(session, "kws"), out, progress=False, **options)
 
 
 def read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -151,7 +151,7 @@ def read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def sid(world: dict, name: str) -> str:
     """Return a test person's speaker id."""
-    return speaker_id(SECRET, world["ids"][name])
+    return speaker_id(world["key"], world["ids"][name])
 
 
 @pytest.fixture
