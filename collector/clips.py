@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from collector.blobs import BlobStore
@@ -210,23 +210,33 @@ def mark_deleting(session: Session, where: ColumnElement[bool]) -> None:
 
 
 def finish_deletions(session: Session, store: BlobStore, where: ColumnElement[bool] | None = None) -> int:
-    """Remove the blobs, then the rows, of marked clips (those matching `where`); commit; return how many."""
+    """Remove the blobs, then the rows, of marked clips (those matching `where`); commit; return rows removed.
+
+    A blob that cannot be deleted raises DeletionIncomplete (503); rows that cannot be removed once their
+    audio is gone stay marked, hidden from every reader, for `wordcrowd db sweep`.
+    """
     marked = select(Clip.id, Clip.canonical_key, Clip.original_key).where(Clip.deleting_at.is_not(None))
     rows = session.execute(marked if where is None else marked.where(where)).all()
+    session.rollback()  # no read transaction held open while the blob store works
+    removed = 0
     for batch in _batches(iter(rows), SWEEP_BATCH):
         for row in batch:
             try:
                 store.delete(row.canonical_key)
                 store.delete(row.original_key)
             except Exception as exc:  # the row stays marked (hidden); a retry or `db sweep` finishes
-                session.rollback()
                 log.warning("could not delete the blobs of a clip being deleted: %s", type(exc).__name__)
                 raise DeletionIncomplete() from exc
-        # votes on the clips and their release entries go with them (ON DELETE CASCADE)
-        session.execute(delete(Clip).where(Clip.id.in_([row.id for row in batch])),
-                        execution_options={"synchronize_session": False})
-        session.commit()
-    return len(rows)
+        try:  # votes on the clips and their release entries go with them (ON DELETE CASCADE)
+            session.execute(delete(Clip).where(Clip.id.in_([row.id for row in batch])),
+                            execution_options={"synchronize_session": False})
+            session.commit()
+        except SQLAlchemyError as exc:  # the audio is gone and the rows hidden: `db sweep` removes them
+            session.rollback()
+            log.warning("could not remove the rows of deleted clips: %s", type(exc).__name__)
+            return removed
+        removed += len(batch)
+    return removed
 
 
 def contributor_clips(session: Session, contributor: Contributor) -> list[Clip]:
