@@ -64,16 +64,15 @@ def served(tmp_path, db_url):
         log.close()
 
 
-def test_no_upload_in_flight_outlives_the_erasure(served, db_url):
-    """Slow uploads, then DELETE /contributors/me: 204, and afterwards no clip row or blob of theirs."""
-    base, blobs = served
+def erase_during_uploads(base: str) -> tuple[int, list[tuple[int, float]], float]:
+    """Enrol and consent, start slow uploads, erase while they run; return the answers and when."""
     token = requests.post(f"{base}/api/v1/contributors", timeout=10).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     version = requests.get(f"{base}/api/v1/campaigns/yes-no/consent", timeout=10).json()["version"]
     consent = {"consent_version": version, "license": "CC0-1.0", "age_confirmed": True}
     assert requests.post(f"{base}/api/v1/campaigns/yes-no/consent", json=consent, headers=auth,
                          timeout=10).status_code == 201
-    bodies = [slow_ogg(seed) for seed in range(UPLOADS)]
+    bodies = [slow_ogg(seed + int(time.time() * 1000)) for seed in range(UPLOADS)]
 
     def upload(body: bytes) -> tuple[int, float]:
         answer = requests.post(f"{base}/api/v1/campaigns/yes-no/clips", headers=auth, data={"keyword": "yes"},
@@ -85,11 +84,20 @@ def test_no_upload_in_flight_outlives_the_erasure(served, db_url):
         time.sleep(0.15)  # the uploads are being ingested
         erasure = requests.delete(f"{base}/api/v1/contributors/me", headers=auth, timeout=120)
         erased_at = time.monotonic()
-        answers = [future.result() for future in uploads]
+        return erasure.status_code, [future.result() for future in uploads], erased_at
 
-    assert erasure.status_code == 204, erasure.text
-    assert {status for status, _ in answers} <= {201, 401, 403}, answers
-    assert any(done > erased_at for _, done in answers), "no upload was still in flight: nothing was tested"
-    with session_scope(db_url) as session:
-        assert session.scalar(select(func.count()).select_from(Clip)) == 0
-    assert [path for path in blobs.rglob("*") if path.is_file()] == []
+
+def test_no_upload_in_flight_outlives_the_erasure(served, db_url):
+    """Slow uploads, then DELETE /contributors/me: 204, and afterwards no clip row or blob of theirs."""
+    base, blobs = served
+    for _attempt in range(3):  # a loaded machine may finish every upload first: then try again
+        erasure, answers, erased_at = erase_during_uploads(base)
+        assert erasure == 204
+        assert {status for status, _ in answers} <= {201, 401, 403}, answers
+        with session_scope(db_url) as session:
+            assert session.scalar(select(func.count()).select_from(Clip)) == 0
+        assert [path for path in blobs.rglob("*") if path.is_file()] == []
+        if any(done > erased_at for _, done in answers):
+            break
+    else:
+        pytest.fail("no upload was still in flight when the erasure answered: nothing was tested")
