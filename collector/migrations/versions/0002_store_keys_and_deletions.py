@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from collector.privacy import PSEUDONYM_KEY, new_pseudonym_key
+from collector.settings import secret_key_in_use
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -27,8 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _seed_key(connection: sa.Connection) -> str:
-    from collector.settings import secret_key_in_use
-
+    """Return the key in use when the store has contributors (their ids are published), else a new one."""
     contributors = connection.scalar(sa.text("SELECT COUNT(*) FROM contributors"))
     if contributors:
         return secret_key_in_use() or new_pseudonym_key()
@@ -46,12 +46,12 @@ def upgrade() -> None:
     )
     op.bulk_insert(store_keys, [{"name": PSEUDONYM_KEY, "value": _seed_key(op.get_bind()),
                                  "created_at": datetime.now(UTC)}])
-    with op.batch_alter_table("clips") as batch:
-        batch.add_column(sa.Column("deleting_at", sa.DateTime(timezone=True), nullable=True))
+    # plain ALTER TABLE on SQLite too: a batch rebuild would drop `clips`, and with foreign keys on that
+    # cascades into votes and release entries
+    op.add_column("clips", sa.Column("deleting_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("clips") as batch:
-        batch.drop_column("deleting_at")
+    op.drop_column("clips", "deleting_at")  # SQLite ≥ 3.35 drops a column in place
     op.drop_table("store_keys")
