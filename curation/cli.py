@@ -35,6 +35,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
     from collector.blobs import open_blob_store
     from collector.campaigns import get_campaign
     from collector.db import session_scope
+    from collector.privacy import MissingKey
     from collector.settings import load_settings
     from curation.release import ReleaseError, build_release
 
@@ -49,7 +50,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
                 session, store, campaign, out_dir, validated_only=validated_only,
                 licenses=_split_licenses(licenses), version=version, progress=progress,
             )
-    except (ReleaseError, ValueError) as exc:
+    except (ReleaseError, ValueError, MissingKey) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
