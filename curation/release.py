@@ -42,9 +42,6 @@ MIN_SPEAKERS_PER_VALUE = 5
 SUPPRESSED_FIELDS = ("age", "gender", "accent")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _KEYWORD_DIR = re.compile(r"^[^/\\\x00]+$")
-# the files write_metadata() and write_checksums() make at the top of a release (rewritten after a drop)
-METADATA_FILES = ("validation_list.txt", "testing_list.txt", "clips.tsv", "release.json", "ATTRIBUTION.md",
-                  "deletions.txt", "datasheet.md", "SHA256SUMS")
 # a release retries its record this many times when clips are deleted while it is written
 PUBLISH_ATTEMPTS = 3
 
@@ -144,6 +141,9 @@ def record_and_publish(session: Session, campaign: Campaign, entries: list[Entry
     live = live_clip_ids(session, [entry.clip.id for entry in entries], lock=True)
     gone = [entry for entry in entries if entry.clip.id not in live]
     if gone:
+        # keep the planned entries as they were read (a rollback would expire them, and a refresh could
+        # meet a row deleted since); then let go of the write lock while the metadata is written again
+        session.expunge_all()
         session.rollback()
         return gone
     session.add_all(ReleaseClip(release_id=release.id, clip_id=e.clip.id, path=e.path) for e in entries)
@@ -170,8 +170,9 @@ def drop_entries(entries: list[Entry], dropped: Sequence[Entry], root: Path,
             (root / entry.keyword).rmdir()
     kept = [entry for entry in entries if entry.clip.id not in ids]
     fill_rows(kept, campaign)
-    for name in METADATA_FILES:
-        (root / name).unlink(missing_ok=True)
+    for path in root.iterdir():  # the metadata is written again for the clips that are left
+        if path.is_file():
+            path.unlink()
     shutil.rmtree(root / "LICENSES", ignore_errors=True)
     return kept
 
