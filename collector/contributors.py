@@ -106,8 +106,10 @@ def erase_contributor(session: Session, store: BlobStore, contributor: Contribut
     erasure = Erasure(speaker_id=pseudonym, clips_erased=clips)
     session.add(erasure)
     session.commit()
-    finish_deletions(session, store, owned)
-    checkpoint_wal(session)  # SQLite: erased values leave the write-ahead log too
+    try:
+        finish_deletions(session, store, owned)
+    finally:
+        checkpoint_wal(session)  # SQLite: erased values leave the write-ahead log too
     return erasure
 
 
