@@ -44,8 +44,8 @@ class DeletionIncomplete(ApiError):
     status = 503
 
     def __init__(self) -> None:
-        super().__init__("unavailable", "The audio could not be removed yet; it is hidden and will be "
-                         "removed. Try again in a minute to confirm.",
+        super().__init__("unavailable", "The audio could not be removed yet; it is hidden from everyone "
+                         "now and will be removed shortly (deleting a clip again confirms it).",
                          headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
