@@ -49,14 +49,24 @@ _CONSENT_STATE = (
 )
 
 
+_ERASED_AT = select(Contributor.erased_at).where(Contributor.id == bindparam("contributor_id"))
+ERASED = "This contributor was erased; nothing more is stored for them."
+
+
 def refuse_if_withdrawn(session: Session, consent: Consent) -> None:
     """Raise 401 if the consent's contributor was erased meanwhile, 403 if the consent was withdrawn."""
     erased_at, withdrawn_at = session.execute(_CONSENT_STATE, {"consent_id": consent.id}).one()
     if erased_at is not None:
-        raise Unauthorized("invalid_token", "This contributor was erased; nothing more is stored for them.")
+        raise Unauthorized("invalid_token", ERASED)
     if withdrawn_at is not None:
         raise Forbidden("consent_required", "Your consent to this campaign was withdrawn; give it again "
                                             "before recording for it.")
+
+
+def refuse_if_erased(session: Session, contributor: Contributor) -> None:
+    """Raise 401 if the contributor was erased; read after the caller's insert."""
+    if session.scalar(_ERASED_AT, {"contributor_id": contributor.id}) is not None:
+        raise Unauthorized("invalid_token", ERASED)
 
 
 def active_consent(session: Session, contributor: Contributor, campaign: Campaign) -> Consent | None:

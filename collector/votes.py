@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from collector.errors import Conflict, Forbidden, validation_error
+from collector.consents import refuse_if_erased
+from collector.errors import Conflict, Forbidden, Unauthorized, validation_error
 from collector.models import Clip, Contributor, Vote
 
 VOTE_REASONS = ("wrong_word", "noise", "cut_off", "not_speech", "other")
@@ -59,6 +60,11 @@ def cast_vote(session: Session, clip: Clip, voter: Contributor, valid: bool, rea
     except IntegrityError:  # the same voter twice at once: the unique (clip, voter) constraint decides
         session.rollback()
         raise Conflict("already_voted", "You have already voted on this clip.") from None
+    try:
+        refuse_if_erased(session, voter)  # an erasure removes the votes cast: none may land after it
+    except Unauthorized:
+        session.rollback()
+        raise
     recount(session, clip)
     session.commit()
     return vote

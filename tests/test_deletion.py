@@ -159,6 +159,27 @@ def test_erasure_wins_over_an_upload_in_flight(app, client, campaign, monkeypatc
     assert client.get(f"/api/v1/campaigns/{SLUG}/review", headers=other).json["clips"] == []
 
 
+def test_erasure_wins_over_a_vote_in_flight(app, client, campaign, monkeypatch):
+    """The voter erases while their vote is on its way: the vote is refused, and the clip keeps no trace."""
+    import collector.votes
+
+    owner, voter = contributor(client), contributor(client)
+    clip_id = uploaded(client, owner, "yes", 10)
+    real_check = collector.votes.check_vote
+
+    def check_while_erasing(*args, **kwargs):
+        with app.app_context():
+            assert app.test_client().delete("/api/v1/contributors/me", headers=voter).status_code == 204
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(collector.votes, "check_vote", check_while_erasing)
+    answer = client.post(f"/api/v1/clips/{clip_id}/votes", headers=voter, json={"valid": True})
+    assert_error(answer, 401, "invalid_token")
+    assert count(app, Vote) == 0
+    [clip] = rows(app, Clip.public_id == clip_id)
+    assert (clip.up_votes, clip.down_votes, clip.status) == (0, 0, "pending")
+
+
 def test_a_withdrawn_consent_refuses_the_upload_in_flight(app, client, campaign, monkeypatch):
     """A consent withdrawn while the upload is ingested: 403, and its blobs are removed."""
     auth = contributor(client)
