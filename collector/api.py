@@ -142,8 +142,7 @@ def my_consents() -> Response:
 @require_contributor
 def erase_me() -> tuple[str, int]:
     """Withdraw consent and erase every clip, blob, demographic and the token."""
-    contributors.erase_contributor(get_session(), get_blob_store(), authenticated_contributor(),
-                                   current_app.config["SECRET_KEY"])
+    contributors.erase_contributor(get_session(), get_blob_store(), authenticated_contributor())
     return "", 204
 
 
@@ -186,7 +185,6 @@ def give_consent(slug: str) -> tuple[Response, int]:
     consent = consents.grant_consent(session, authenticated_contributor(), campaign, consent_version=version,
                                      license=licence, age_confirmed=age_confirmed, demographics_opt_in=opt_in,
                                      consent_language=language)
-    session.commit()
     return jsonify({"consent_id": consent.public_id}), 201
 
 

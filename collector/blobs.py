@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 
 EXTENSION = "wordcrowd.blobs"
+TEMP_PREFIX = ".tmp-"  # a local write in progress; `db sweep` removes old ones a crash left behind
 
 
 class BlobNotFound(KeyError):
@@ -35,6 +36,9 @@ class BlobStore(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Yield every key that starts with prefix, lazily and in no particular order."""
+
+    def remove_temp_files(self, older_than: float) -> list[str]:
+        """Remove what interrupted writes left behind before `older_than` (Unix time); return the names."""
 
 
 def check_key(key: str) -> str:
@@ -78,7 +82,7 @@ class LocalBlobStore:
         """Write data to a temp file beside the target, fsync it, rename it over, fsync the directory."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(memoryview(data))
@@ -116,6 +120,24 @@ class LocalBlobStore:
         start = self.root.joinpath(*directory.split("/")) if directory else self.root
         base = f"{directory}/" if directory else ""
         return (key for key in _walk(start, base) if key.startswith(prefix))
+
+    def remove_temp_files(self, older_than: float) -> list[str]:
+        """Remove temp files of interrupted writes (.tmp-*) last modified before `older_than`."""
+        removed = []
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(directory, name)
+                if name.startswith(TEMP_PREFIX) and _mtime(path) < older_than:
+                    path.unlink(missing_ok=True)
+                    removed.append(path.relative_to(self.root).as_posix())
+        return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # renamed into place or removed meanwhile
 
 
 def _walk(directory: Path, base: str) -> Iterator[str]:
@@ -185,6 +207,10 @@ class S3BlobStore:
                 return False
             raise
         return True
+
+    def remove_temp_files(self, older_than: float) -> list[str]:
+        """Remove nothing: a PutObject is atomic and leaves no partial object behind."""
+        return []
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """List the objects page by page, stripping the store's own prefix."""

@@ -138,19 +138,23 @@ def db_current() -> None:
 
 @db.command("sweep")
 @click.option("--older-than", "older_than_s", default=3600, show_default=True, type=click.IntRange(0),
-              help="Only blobs at least this old (younger ones may belong to an upload in flight).")
+              help="Only orphans and temp files at least this old (younger ones may be uploads in flight).")
 def db_sweep(older_than_s: int) -> None:
-    """Delete orphan blobs: files a crash left in the blob store without a clip row."""
+    """Finish interrupted deletions; delete orphan blobs and temp files a crash left in the blob store."""
     from collector.blobs import open_blob_store
-    from collector.clips import sweep_orphans
-    from collector.db import session_scope
+    from collector.clips import DeletionIncomplete, sweep
 
     settings = _settings()
     url = _migrated_url(settings)
     store = open_blob_store(settings["STORAGE_URL"], settings["S3_ENDPOINT_URL"])
-    with store_errors(url), session_scope(url) as session:
-        removed = sweep_orphans(session, store, older_than_s=older_than_s)
-    click.echo(f"removed {len(removed)} orphan blob(s)")
+    try:
+        with store_errors(url), session_scope(url) as session:
+            report = sweep(session, store, older_than_s=older_than_s)
+    except DeletionIncomplete:
+        raise click.ClickException("cannot delete blobs from the blob store; run the sweep again later") \
+            from None
+    click.echo(f"finished {report.deletions_finished} deletion(s); removed {len(report.orphans)} orphan "
+               f"blob(s) and {len(report.temp_files)} temporary file(s)")
 
 
 @click.group()

@@ -1,4 +1,4 @@
-"""Clips: store one all-or-nothing, read, list, delete, the review queue, prompts and the orphan sweep."""
+"""Clips: store all-or-nothing, read, list, delete crash-safely, the review queue, prompts and the sweep."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from collector.blobs import BlobStore
-from collector.errors import Conflict, NotFound
+from collector.consents import refuse_if_withdrawn
+from collector.errors import ApiError, Conflict, NotFound
 from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,21 @@ CONTENT_TYPES = {
 }
 BLOB_PREFIXES = ("clips/", "originals/")
 SWEEP_BATCH = 500
+# A clip whose deletion has started is gone for every reader: lists, queues, audio, stats, releases.
+LIVE = Clip.deleting_at.is_(None)
+RETRY_AFTER_S = 60
+
+
+class DeletionIncomplete(ApiError):
+    """503: the clip is hidden, but its audio could not be removed yet; a retry or `db sweep` finishes."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("unavailable", "The audio could not be removed yet; it is hidden from everyone "
+                         "now and will be removed shortly (deleting a clip again confirms it).",
+                         headers={"Retry-After": str(RETRY_AFTER_S)})
+
 
 # The upload path's statements, built once with bound parameters: building and hashing a statement per
 # request cost more CPU than running it (0.1 ms of SQLAlchemy each; benchmarks/RESULTS.md).
@@ -85,6 +102,15 @@ def keyword_named(session: Session, campaign: Campaign, word: object) -> Keyword
     return session.scalar(_KEYWORD, {"campaign_id": campaign.id, "word": word.strip().lower()})
 
 
+def live_clip_ids(session: Session, ids: Sequence[int], *, lock: bool = False) -> set[int]:
+    """Return which of these clip row ids exist and are not being deleted; lock=True share-locks them."""
+    live: set[int] = set()
+    for batch in _batches(iter(ids), SWEEP_BATCH):  # bounded IN lists: databases cap bound parameters
+        query = select(Clip.id).where(Clip.id.in_(batch), LIVE)
+        live.update(session.scalars(query.with_for_update(read=True) if lock else query))
+    return live
+
+
 def find_clip(session: Session, clip_id: str, *, lock: bool = False) -> Clip | None:
     """Return the clip with this public id, or None; lock=True holds its row until commit (votes)."""
     query = select(Clip).where(Clip.public_id == clip_id)
@@ -107,7 +133,7 @@ def _delete_blobs(store: BlobStore, keys: Iterable[str]) -> None:
 
 def store_clip(session: Session, store: BlobStore, *, campaign: Campaign, keyword: Keyword,
                contributor: Contributor, consent: Consent, ingested: Any, source: str = "web") -> Clip:
-    """Write both blobs, then insert and commit the row; on any failure remove the blobs (all or nothing)."""
+    """Write both blobs, insert the row, commit if consent still holds; on any failure remove the blobs."""
     duplicate = _duplicate(session, campaign, ingested.sha256)
     if duplicate is not None:
         raise duplicate
@@ -130,6 +156,10 @@ def store_clip(session: Session, store: BlobStore, *, campaign: Campaign, keywor
             decided_at=None, created_at=utcnow(),
             **{name: getattr(ingested.quality, name) for name in METRIC_COLUMNS},
         ))
+        # Read after the INSERT, inside its transaction: SQLite's write lock, or on PostgreSQL the key-share
+        # lock the insert takes on the contributor row (erasure locks it FOR UPDATE first), orders this
+        # upload before or after an erasure, never across it.
+        refuse_if_withdrawn(session, consent)
         _commit_keeping_loaded(session)
     except IntegrityError:
         session.rollback()
@@ -167,12 +197,46 @@ def _commit_keeping_loaded(session: Session) -> None:
 
 
 def delete_clip(session: Session, store: BlobStore, clip: Clip) -> None:
-    """Delete a clip's blobs, then its row (votes and release entries cascade); commit."""
-    # blobs first: a 204 then means the audio is gone; if the commit fails, a retry finds the row again
-    for key in (clip.canonical_key, clip.original_key):
-        store.delete(key)
-    session.delete(clip)
+    """Delete one clip: mark it (hidden at once) and commit, remove its blobs, then its row; commits."""
+    mark_deleting(session, Clip.id == clip.id)
     session.commit()
+    finish_deletions(session, store, Clip.id == clip.id)
+
+
+def mark_deleting(session: Session, where: ColumnElement[bool]) -> None:
+    """Mark the live clips matching `where` as being deleted; no commit (the caller's unit of work does)."""
+    session.execute(update(Clip).where(where, LIVE).values(deleting_at=utcnow()),
+                    execution_options={"synchronize_session": False})
+
+
+def finish_deletions(session: Session, store: BlobStore, where: ColumnElement[bool] | None = None) -> int:
+    """Remove the blobs, then the rows, of marked clips (those matching `where`); commit; return rows removed.
+
+    A blob that cannot be deleted raises DeletionIncomplete (503); rows that cannot be removed once their
+    audio is gone stay marked, hidden from every reader, for `wordcrowd db sweep`.
+    """
+    marked = select(Clip.id, Clip.canonical_key, Clip.original_key).where(Clip.deleting_at.is_not(None))
+    rows = session.execute(marked if where is None else marked.where(where)).all()
+    session.rollback()  # no read transaction held open while the blob store works
+    removed = 0
+    for batch in _batches(iter(rows), SWEEP_BATCH):
+        for row in batch:
+            try:
+                store.delete(row.canonical_key)
+                store.delete(row.original_key)
+            except Exception as exc:  # the row stays marked (hidden); a retry or `db sweep` finishes
+                log.warning("could not delete the blobs of a clip being deleted: %s", type(exc).__name__)
+                raise DeletionIncomplete() from exc
+        try:  # votes on the clips and their release entries go with them (ON DELETE CASCADE)
+            session.execute(delete(Clip).where(Clip.id.in_([row.id for row in batch])),
+                            execution_options={"synchronize_session": False})
+            session.commit()
+        except SQLAlchemyError as exc:  # the audio is gone and the rows hidden: `db sweep` removes them
+            session.rollback()
+            log.warning("could not remove the rows of deleted clips: %s", type(exc).__name__)
+            return removed
+        removed += len(batch)
+    return removed
 
 
 def contributor_clips(session: Session, contributor: Contributor) -> list[Clip]:
@@ -180,7 +244,7 @@ def contributor_clips(session: Session, contributor: Contributor) -> list[Clip]:
     query = (
         select(Clip)
         .options(selectinload(Clip.keyword), selectinload(Clip.campaign))
-        .where(Clip.contributor_id == contributor.id)
+        .where(Clip.contributor_id == contributor.id, LIVE)
         .order_by(Clip.created_at.desc(), Clip.id.desc())
     )
     return list(session.scalars(query))
@@ -190,7 +254,7 @@ def readable_clip(session: Session, clip_id: str, contributor: Contributor | Non
                   curator: Curator | None) -> Clip:
     """Return the clip if the caller may hear it (own, in a review queue, or a curator), else raise 404."""
     clip = find_clip(session, clip_id)
-    if clip is not None:
+    if clip is not None and clip.deleting_at is None:
         if curator is not None:
             return clip
         if contributor is not None and (clip.contributor_id == contributor.id or clip.status == "pending"):
@@ -205,7 +269,7 @@ def review_queue(session: Session, campaign: Campaign, voter: Contributor, count
         select(Clip)
         .options(selectinload(Clip.keyword))
         .where(Clip.campaign_id == campaign.id, Clip.status == "pending", Clip.contributor_id != voter.id,
-               Clip.id.not_in(voted))
+               Clip.id.not_in(voted), LIVE)
         .order_by(Clip.up_votes + Clip.down_votes, Clip.created_at, Clip.id)
         .limit(count)
     )
@@ -214,7 +278,7 @@ def review_queue(session: Session, campaign: Campaign, voter: Contributor, count
 
 def _clip_counts(session: Session, campaign: Campaign, contributor: Contributor | None) -> dict[int, int]:
     query = select(Clip.keyword_id, func.count()).where(
-        Clip.campaign_id == campaign.id, Clip.status != "invalidated"
+        Clip.campaign_id == campaign.id, Clip.status != "invalidated", LIVE
     ).group_by(Clip.keyword_id)
     if contributor is not None:
         query = query.where(Clip.contributor_id == contributor.id)
@@ -238,7 +302,7 @@ def prompts(session: Session, campaign: Campaign, contributor: Contributor, coun
     return chosen
 
 
-def _batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
+def _batches(keys: Iterator[Any], size: int) -> Iterator[list[Any]]:
     while batch := list(islice(keys, size)):
         yield batch
 
@@ -259,6 +323,23 @@ def sweep_orphans(session: Session, store: BlobStore, older_than_s: float = 3600
                     store.delete(key)
                     deleted.append(key)
     return deleted
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What `db sweep` did: deletions finished, orphan blobs and stale temporary files removed."""
+
+    deletions_finished: int
+    orphans: list[str]
+    temp_files: list[str]
+
+
+def sweep(session: Session, store: BlobStore, older_than_s: float = 3600) -> SweepReport:
+    """Finish interrupted deletions, then remove orphan blobs and temporary files older than the cutoff."""
+    finished = finish_deletions(session, store)
+    orphans = sweep_orphans(session, store, older_than_s)
+    temp_files = store.remove_temp_files(time.time() - older_than_s)
+    return SweepReport(finished, orphans, temp_files)
 
 
 def _stem(key: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 import licenses
-from collector.errors import BadRequest, Conflict
+from collector.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from collector.models import Campaign, Consent, Contributor, as_utc, utcnow
 
 
@@ -49,6 +49,34 @@ _CAMPAIGN_WITH_CONSENT = (
     .order_by(*NEWEST_FIRST)
     .limit(1)
 )
+
+
+# Read inside the transaction that inserts a clip (see clips.store_clip): is its consent still good?
+_CONSENT_STATE = (
+    select(Contributor.erased_at, Consent.withdrawn_at)
+    .join(Contributor, Contributor.id == Consent.contributor_id)
+    .where(Consent.id == bindparam("consent_id"))
+)
+
+
+_ERASED_AT = select(Contributor.erased_at).where(Contributor.id == bindparam("contributor_id"))
+ERASED = "This contributor was erased; nothing more is stored for them."
+
+
+def refuse_if_withdrawn(session: Session, consent: Consent) -> None:
+    """Raise 401 if the consent's contributor was erased meanwhile, 403 if the consent was withdrawn."""
+    erased_at, withdrawn_at = session.execute(_CONSENT_STATE, {"consent_id": consent.id}).one()
+    if erased_at is not None:
+        raise Unauthorized("invalid_token", ERASED)
+    if withdrawn_at is not None:
+        raise Forbidden("consent_required", "Your consent to this campaign was withdrawn; give it again "
+                                            "before recording for it.")
+
+
+def refuse_if_erased(session: Session, contributor: Contributor) -> None:
+    """Raise 401 if the contributor was erased; read after the caller's insert."""
+    if session.scalar(_ERASED_AT, {"contributor_id": contributor.id}) is not None:
+        raise Unauthorized("invalid_token", ERASED)
 
 
 def active_consent(session: Session, contributor: Contributor, campaign: Campaign) -> Consent | None:
@@ -96,7 +124,7 @@ def consent_summary(consent: Consent, campaign: Campaign) -> dict[str, Any]:
 def grant_consent(session: Session, contributor: Contributor, campaign: Campaign, *, consent_version: str,
                   license: str, age_confirmed: bool, demographics_opt_in: bool,
                   consent_language: str | None = None) -> Consent:
-    """Record a consent after checking it against the campaign; it supersedes the previous one. No commit.
+    """Record a consent after checking it against the campaign; it supersedes the previous one; commit.
 
     consent_language names the text read (None: the campaign's language, as the document offers it first).
     """
@@ -132,12 +160,16 @@ def grant_consent(session: Session, contributor: Contributor, campaign: Campaign
         granted_at=now,
     )
     session.add(consent)
-    session.flush()
+    session.commit()
     return consent
 
 
 def withdraw_all(session: Session, contributor: Contributor) -> int:
-    """Mark every consent of the contributor withdrawn (kept as the record); return how many. No commit."""
+    """Mark every consent of the contributor withdrawn (kept as the record); return how many. No commit.
+
+    The caller holds the contributor's row lock (see contributors.lock_for_erasure): uploads read consent
+    state under the same lock, so none is stored under a consent once its withdrawal commits.
+    """
     consents = session.scalars(
         select(Consent).where(Consent.contributor_id == contributor.id, Consent.withdrawn_at.is_(None))
     ).all()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from collector.auth import new_token
 from collector.blobs import BlobStore
 from collector.campaigns import CampaignError, normalise_language
+from collector.clips import finish_deletions, mark_deleting
 from collector.consents import withdraw_all
-from collector.errors import describe, validation_error
-from collector.models import Clip, Contributor, Demographics, Erasure, utcnow
-from collector.privacy import speaker_id, token_hash
+from collector.db import checkpoint_wal
+from collector.errors import Unauthorized, describe, validation_error
+from collector.models import Clip, Contributor, Demographics, Erasure, Vote, utcnow
+from collector.privacy import pseudonym_key, speaker_id, token_hash
+from collector.votes import recount
 
 # Common Voice's demographic codes (DESIGN §7); "fourties" is their spelling, kept for compatibility
 AGES = (
@@ -86,22 +89,49 @@ def set_profile(session: Session, contributor: Contributor, profile: dict[str, s
     session.commit()
 
 
-def erase_contributor(session: Session, store: BlobStore, contributor: Contributor,
-                      secret_key: str) -> Erasure:
-    """Erase every clip and blob, withdraw consents, drop demographics and token; record the speaker id."""
-    clips = list(session.scalars(select(Clip).where(Clip.contributor_id == contributor.id)))
-    # blobs first, so a 204 means the audio is gone; a failed commit leaves the token valid for a retry
-    for clip in clips:
-        store.delete(clip.canonical_key)
-        store.delete(clip.original_key)
-    for clip in clips:
-        session.delete(clip)  # votes on these clips and their release entries cascade
+def erase_contributor(session: Session, store: BlobStore, contributor: Contributor) -> Erasure:
+    """Erase a contributor: one commit forgets them and hides their clips, then blobs and rows go; commits."""
+    # The first commit is the erasure: consents withdrawn, token, demographics and votes cast gone, clips
+    # marked (hidden); from then on no upload of theirs is stored. Should removing blobs or rows fail
+    # after it, the clips stay marked and hidden, and `wordcrowd db sweep` finishes their deletion.
+    lock_for_erasure(session, contributor)
+    owned = Clip.contributor_id == contributor.id
+    clips = session.scalar(select(func.count()).select_from(Clip).where(owned))
+    mark_deleting(session, owned)
     withdraw_all(session, contributor)
+    remove_votes_cast(session, contributor)
     if contributor.demographics is not None:
         session.delete(contributor.demographics)
-    contributor.token_hash = None
-    contributor.erased_at = utcnow()
-    erasure = Erasure(speaker_id=speaker_id(secret_key, contributor.public_id), clips_erased=len(clips))
+    pseudonym = speaker_id(pseudonym_key(session), contributor.public_id)
+    erasure = Erasure(speaker_id=pseudonym, clips_erased=clips)
     session.add(erasure)
     session.commit()
+    try:
+        finish_deletions(session, store, owned)
+    finally:
+        checkpoint_wal(session)  # SQLite: erased values leave the write-ahead log too
     return erasure
+
+
+def lock_for_erasure(session: Session, contributor: Contributor) -> None:
+    """Lock the contributor's row and mark it erased (token gone); 401 if another erasure came first."""
+    # PostgreSQL: FOR UPDATE conflicts with the key-share lock an inserted clip takes on this row, so an
+    # upload commits before this point or sees the erasure; SQLite: the UPDATE starts the write transaction.
+    session.execute(select(Contributor.id).where(Contributor.id == contributor.id).with_for_update())
+    erased = session.execute(
+        update(Contributor).where(Contributor.id == contributor.id, Contributor.erased_at.is_(None))
+        .values(erased_at=utcnow(), token_hash=None)
+    )
+    if erased.rowcount != 1:
+        session.rollback()
+        raise Unauthorized("invalid_token", "This token is unknown, or its contributor was erased.")
+
+
+def remove_votes_cast(session: Session, contributor: Contributor) -> None:
+    """Delete the votes the contributor cast and recount the clips they were on; no commit."""
+    voted = select(Vote.clip_id).where(Vote.voter_id == contributor.id)
+    touched = session.scalars(select(Clip).where(Clip.id.in_(voted)).with_for_update()).all()
+    session.execute(delete(Vote).where(Vote.voter_id == contributor.id),
+                    execution_options={"synchronize_session": False})
+    for clip in touched:
+        recount(session, clip)

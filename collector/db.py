@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
+    "PRAGMA secure_delete=ON",  # deleted rows are overwritten with zeros, so erased values leave the file
 )
 
 
@@ -92,6 +93,16 @@ def _close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()  # rolls back whatever the view did not commit
+
+
+def checkpoint_wal(session: Session) -> None:
+    """On SQLite, copy the write-ahead log into the database file and truncate it (nothing on others)."""
+    # After an erasure: with secure_delete the database file no longer holds the erased values, and the
+    # truncated log drops its old copies. Waits (busy_timeout) for readers; if they outlast it, the log is
+    # truncated by the next checkpoint instead.
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        session.commit()
 
 
 @contextmanager

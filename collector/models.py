@@ -1,4 +1,4 @@
-"""The store's schema: campaigns, contributors, consents, demographics, clips, votes, curators, releases."""
+"""The store's schema: campaigns, contributors, consents, clips, votes, curators, releases, store keys."""
 
 from __future__ import annotations
 
@@ -188,6 +188,9 @@ class Clip(Base):
     curator_reason: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # set when a deletion starts: the clip is hidden at once, then its blobs and its row are removed
+    # (`wordcrowd db sweep` finishes a deletion a crash or failure interrupted)
+    deleting_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     keyword: Mapped[Keyword] = relationship()
     contributor: Mapped[Contributor] = relationship()
@@ -229,6 +232,16 @@ class Erasure(Base):
     speaker_id: Mapped[str] = mapped_column(String(16), index=True)
     clips_erased: Mapped[int] = mapped_column(Integer, default=0)
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoreKey(Base):
+    """A secret kept with the data it protects (the pseudonymisation key of speaker ids), made once."""
+
+    __tablename__ = "store_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Release(Base):

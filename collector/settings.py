@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WORDCROWD_STORAGE_URL", "file://$DATA_DIR/blobs", "blob store: file://DIR or s3://bucket/prefix"),
     Setting("WORDCROWD_S3_ENDPOINT_URL", None, "S3-compatible endpoint (MinIO, a test server)"),
-    Setting("WORDCROWD_SECRET_KEY", None, "sessions, CSRF, speaker-id hashing; made once in $DATA_DIR"),
+    Setting(
+        "WORDCROWD_SECRET_KEY",
+        None,
+        "sessions, CSRF, rate-limit keys; made once in $DATA_DIR (speaker ids use a key kept in the store)",
+    ),
     Setting("WORDCROWD_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024), "largest accepted upload in bytes", int),
     Setting("WORDCROWD_MIN_CLIP_SECONDS", "0.4", "shortest accepted recording", float),
     Setting("WORDCROWD_MAX_CLIP_SECONDS", "15", "longest accepted recording", float),
@@ -59,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+SECRET_KEY_FILE = "secret_key"
 
 
 def _expand(value: str, data_dir: Path) -> str:
@@ -66,18 +72,46 @@ def _expand(value: str, data_dir: Path) -> str:
 
 
 def load_secret_key(data_dir: Path) -> str:
-    """Return the secret key kept in DATA_DIR, generating it once (mode 0600)."""
-    path = data_dir / "secret_key"
+    """Return the secret key kept in DATA_DIR, generating it once (mode 0600, never seen half-written)."""
+    path = data_dir / SECRET_KEY_FILE
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return create_key_file(path, secrets.token_hex(32))
+
+
+def create_key_file(path: Path, key: str) -> str:
+    """Create path holding key unless it exists; return the key the file holds (ours or the winner's)."""
+    # written in full under a temporary name, then linked into place: link() fails if the name exists,
+    # so two processes starting together agree on one key and no reader ever sees an empty file
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o600)
         os.write(fd, key.encode())
-    finally:
+        os.fsync(fd)
         os.close(fd)
+        fd = -1
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        os.unlink(temp)
     return key
+
+
+def secret_key_in_use(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return WORDCROWD_SECRET_KEY, else the key file in the data dir if there is one; never create one."""
+    env = os.environ if environ is None else environ
+    if env.get("WORDCROWD_SECRET_KEY"):
+        return env["WORDCROWD_SECRET_KEY"]
+    path = Path(env.get("WORDCROWD_DATA_DIR") or "./instance") / SECRET_KEY_FILE
+    try:
+        return path.read_text().strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def load_settings(

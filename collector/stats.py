@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from collector.clips import LIVE
 from collector.models import Campaign, Clip
 
 
@@ -17,13 +18,13 @@ def campaign_stats(session: Session, campaign: Campaign) -> dict[str, Any]:
         keyword_id: (clips, int(valid or 0))
         for keyword_id, clips, valid in session.execute(
             select(Clip.keyword_id, func.count(), validated)
-            .where(Clip.campaign_id == campaign.id)
+            .where(Clip.campaign_id == campaign.id, LIVE)
             .group_by(Clip.keyword_id)
         )
     }
     speakers, milliseconds = session.execute(
         select(func.count(func.distinct(Clip.contributor_id)), func.coalesce(func.sum(Clip.duration_ms), 0))
-        .where(Clip.campaign_id == campaign.id)
+        .where(Clip.campaign_id == campaign.id, LIVE)
     ).one()
     keywords = [
         {"keyword": kw.word, "clips": per_keyword.get(kw.id, (0, 0))[0],

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from collector.errors import Conflict, Forbidden, validation_error
+from collector.consents import refuse_if_erased
+from collector.errors import Conflict, Forbidden, Unauthorized, validation_error
 from collector.models import Clip, Contributor, Vote
 
 VOTE_REASONS = ("wrong_word", "noise", "cut_off", "not_speech", "other")
@@ -59,11 +60,21 @@ def cast_vote(session: Session, clip: Clip, voter: Contributor, valid: bool, rea
     except IntegrityError:  # the same voter twice at once: the unique (clip, voter) constraint decides
         session.rollback()
         raise Conflict("already_voted", "You have already voted on this clip.") from None
-    # recount from the votes table rather than increment, so concurrent voters cannot lose an update
+    try:
+        refuse_if_erased(session, voter)  # an erasure removes the votes cast: none may land after it
+    except Unauthorized:
+        session.rollback()
+        raise
+    recount(session, clip)
+    session.commit()
+    return vote
+
+
+def recount(session: Session, clip: Clip) -> None:
+    """Recount the clip's votes from the votes table and set its status; no commit (the caller's)."""
+    # recount rather than increment, so concurrent voters (or an erased voter) cannot lose an update
     counts = dict(session.execute(
         select(Vote.valid, func.count()).where(Vote.clip_id == clip.id).group_by(Vote.valid)
     ).all())
     clip.up_votes, clip.down_votes = counts.get(True, 0), counts.get(False, 0)
     clip.status = clip_status(clip)
-    session.commit()
-    return vote

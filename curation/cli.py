@@ -36,6 +36,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
     from collector.campaigns import get_campaign
     from collector.db import session_scope
     from collector.migrate import SchemaNotCurrent, require_current_schema
+    from collector.privacy import MissingKey
     from collector.settings import load_settings
     from curation.release import ReleaseError, build_release
 
@@ -48,11 +49,10 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
             if campaign is None:
                 raise ReleaseError(f"no campaign {slug!r}; `wordcrowd campaign list` shows them")
             summary = build_release(
-                session, store, campaign, out_dir, secret_key=str(settings["SECRET_KEY"]),
-                validated_only=validated_only, licenses=_split_licenses(licenses), version=version,
-                progress=progress,
+                session, store, campaign, out_dir, validated_only=validated_only,
+                licenses=_split_licenses(licenses), version=version, progress=progress,
             )
-    except (ReleaseError, SchemaNotCurrent, ValueError) as exc:
+    except (ReleaseError, SchemaNotCurrent, ValueError, MissingKey) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
@@ -65,5 +65,8 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
         raise click.ClickException(f"cannot write the release: {exc.strerror or exc}") from None
     for warning in summary.warnings:
         click.echo(f"Warning: {warning}.", err=True)
+    if summary.skipped:
+        click.echo(f"skipped {len(summary.skipped)} clip(s) deleted while the release ran: "
+                   f"{', '.join(summary.skipped)}", err=True)
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
                f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")

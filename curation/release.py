@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session, joinedload
 from tqdm import tqdm
 
 from collector.blobs import BlobNotFound, BlobStore
+from collector.clips import LIVE, live_clip_ids
 from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Release, ReleaseClip
-from collector.privacy import speaker_id
+from collector.privacy import pseudonym_key, speaker_id
 from collector.votes import DECISION_STATUS
 from curation.datasheet import attribution_markdown, datasheet_markdown
 from curation.release_format import (
@@ -47,6 +49,11 @@ from licenses import UnknownLicense, get_license
 MIN_SPEAKERS_PER_VALUE = 5
 SUPPRESSED_FIELDS = ("age", "gender", "accent")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# a release retries its record this many times when clips are deleted while it is written
+PUBLISH_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+
 
 
 @dataclass
@@ -80,6 +87,7 @@ class ReleaseSummary:
     deletions: int
     checksum: str
     warnings: tuple[str, ...] = ()
+    skipped: list[str] = field(default_factory=list)  # clip ids left out: deleted while the release ran
 
 
 def build_release(
@@ -88,18 +96,18 @@ def build_release(
     campaign: Campaign,
     out_dir: str | os.PathLike[str],
     *,
-    secret_key: str,
     validated_only: bool = False,
     licenses: Iterable[str] | None = None,
     version: str | None = None,
     progress: bool = True,
 ) -> ReleaseSummary:
-    """Write a complete release of a campaign into out_dir (atomically) and record it in the store."""
+    """Write a complete release of a campaign into out_dir (atomically), record it in the store; commit."""
     out = Path(out_dir)
     _check_out_dir(out)
     allowed = allowed_licenses(campaign, licenses)
     version = choose_version(session, campaign, version)
-    entries = plan_entries(select_clips(session, campaign, allowed, validated_only), campaign, secret_key)
+    clips = select_clips(session, campaign, allowed, validated_only)
+    entries = plan_entries(clips, campaign, pseudonym_key(session))
     if not entries:
         raise ReleaseError(f"campaign {campaign.slug!r} has no clips that can be released with these filters")
     previous = latest_release(session, campaign)
@@ -110,18 +118,74 @@ def build_release(
     # Everything is written beside OUT and renamed at the end, so a crash never leaves a half release.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        copy_clips(store, entries, tmp, progress=progress)
-        meta = write_metadata(tmp, campaign, entries, version, created, deletions, filters, previous)
-        checksum = write_checksums(tmp)
-        release = record_release(session, campaign, entries, version, out, checksum, created)
-        tmp.chmod(0o755)
-        _publish(tmp, out)
+        skipped = dropping = copy_clips(session, store, entries, tmp, progress=progress)
+        for _attempt in range(PUBLISH_ATTEMPTS):
+            entries = drop_entries(entries, dropping, tmp, campaign)
+            if not entries:
+                raise ReleaseError(f"every clip of campaign {campaign.slug!r} was deleted while releasing")
+            meta = write_metadata(tmp, campaign, entries, version, created, deletions, filters, previous)
+            checksum = write_checksums(tmp)
+            outcome = record_and_publish(session, campaign, entries, version, tmp, out, checksum, created)
+            if isinstance(outcome, Release):
+                break
+            dropping, skipped = outcome, [*skipped, *outcome]
+        else:
+            raise ReleaseError("clips kept being deleted while the release was written; try again")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReleaseSummary(out, version, release.id, len(entries), meta["speakers"], meta["counts"],
+    return ReleaseSummary(out, version, outcome.id, len(entries), meta["speakers"], meta["counts"],
                           [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum,
-                          tuple(meta["warnings"]))
+                          warnings=tuple(meta["warnings"]),
+                          skipped=sorted(entry.clip.public_id for entry in skipped))
+
+
+def record_and_publish(session: Session, campaign: Campaign, entries: list[Entry], version: str, tmp: Path,
+                       out: Path, checksum: str, created: datetime) -> Release | list[Entry]:
+    """Record the release, publish its directory and commit; or return the entries deleted meanwhile."""
+    # The Release row is written first: on SQLite that takes the write lock, and on PostgreSQL the
+    # clips are share-locked, so no deletion starts between this check and the commit.
+    release = Release(campaign_id=campaign.id, version=version, path=str(out.resolve()),
+                      clip_count=len(entries), checksum=checksum, created_at=created)
+    session.add(release)
+    session.flush()
+    live = live_clip_ids(session, [entry.clip.id for entry in entries], lock=True)
+    gone = [entry for entry in entries if entry.clip.id not in live]
+    if gone:
+        # keep the planned entries as they were read (a rollback would expire them, and a refresh could
+        # meet a row deleted since); then let go of the write lock while the metadata is written again
+        session.expunge_all()
+        session.rollback()
+        return gone
+    session.add_all(ReleaseClip(release_id=release.id, clip_id=e.clip.id, path=e.path) for e in entries)
+    session.flush()
+    tmp.chmod(0o755)
+    _publish(tmp, out)
+    try:
+        session.commit()
+    except BaseException:
+        _unpublish(out, tmp)  # a release the store does not know is not published
+        raise
+    return release
+
+
+def drop_entries(entries: list[Entry], dropped: Sequence[Entry], root: Path,
+                 campaign: Campaign) -> list[Entry]:
+    """Remove dropped entries and their files; recompute the rows (small-cell suppression) of the rest."""
+    if not dropped:
+        return entries
+    ids = {entry.clip.id for entry in dropped}
+    for entry in dropped:
+        (root / entry.path).unlink(missing_ok=True)
+        if not any((root / entry.keyword).iterdir()):
+            (root / entry.keyword).rmdir()
+    kept = [entry for entry in entries if entry.clip.id not in ids]
+    fill_rows(kept, campaign)
+    for path in root.iterdir():  # the metadata is written again for the clips that are left
+        if path.is_file():
+            path.unlink()
+    shutil.rmtree(root / LICENSES_DIR, ignore_errors=True)
+    return kept
 
 
 def _check_out_dir(out: Path) -> None:
@@ -137,6 +201,13 @@ def _publish(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)  # replaces an empty directory atomically on POSIX
     except OSError as exc:
         raise ReleaseError(f"cannot move the release into {out}: {exc.strerror}") from exc
+
+
+def _unpublish(out: Path, tmp: Path) -> None:
+    try:
+        os.rename(out, tmp)
+    except OSError:
+        log.exception("could not take back the release in %s after its record failed", out)
 
 
 def allowed_licenses(campaign: Campaign, requested: Iterable[str] | None) -> set[str]:
@@ -188,6 +259,7 @@ def select_clips(
         .join(Contributor, Clip.contributor_id == Contributor.id)
         .where(
             Clip.campaign_id == campaign.id,
+            LIVE,
             Consent.withdrawn_at.is_(None),
             Contributor.erased_at.is_(None),
             Consent.license.in_(sorted(licenses)),
@@ -201,20 +273,25 @@ def select_clips(
     return list(session.scalars(query).unique())
 
 
-def plan_entries(clips: Sequence[Clip], campaign: Campaign, secret_key: str) -> list[Entry]:
+def plan_entries(clips: Sequence[Clip], campaign: Campaign, key: str) -> list[Entry]:
     """Name every clip `<keyword>/<speaker>_nohash_<n>.wav`, n counting a speaker's clips per keyword."""
     counters: Counter[tuple[str, str]] = Counter()
     entries = []
     for clip in clips:
         word = clip.keyword.word
-        speaker = speaker_id(secret_key, clip.contributor.public_id)
+        speaker = speaker_id(key, clip.contributor.public_id)
         path = clip_path(word, speaker, counters[word, speaker])
         counters[word, speaker] += 1
         entries.append(Entry(clip, path, word, speaker, which_set(path)))
+    fill_rows(entries, campaign)
+    return sorted(entries, key=lambda e: e.path)
+
+
+def fill_rows(entries: Sequence[Entry], campaign: Campaign) -> None:
+    """Set every entry's clips.tsv row, then blank the demographic values too few speakers carry."""
     for entry in entries:
         entry.row = clip_row(entry, campaign)
     suppress_small_cells(entries)
-    return sorted(entries, key=lambda e: e.path)
 
 
 def clip_row(entry: Entry, campaign: Campaign) -> dict[str, str]:
@@ -259,18 +336,26 @@ def deleted_speakers(session: Session, previous: Release | None) -> list[str]:
     return sorted(set(session.scalars(query)))
 
 
-def copy_clips(store: BlobStore, entries: Sequence[Entry], root: Path, *, progress: bool = True) -> None:
-    """Copy every clip's canonical WAV from the blob store to its place in the release."""
+def copy_clips(session: Session, store: BlobStore, entries: Sequence[Entry], root: Path, *,
+               progress: bool = True) -> list[Entry]:
+    """Copy every clip's canonical WAV into the release; return the clips skipped as being deleted."""
     show = progress and sys.stderr.isatty()
+    missing = []
     for entry in tqdm(entries, desc="copying clips", unit="clip", disable=not show, leave=False):
         target = root / entry.path
         target.parent.mkdir(exist_ok=True)
         try:
             data = store.get(entry.clip.canonical_key)
-        except BlobNotFound as exc:
-            clip_id = entry.clip.public_id
-            raise ReleaseError(f"the audio of clip {clip_id} is missing from the blob store") from exc
+        except BlobNotFound:
+            missing.append(entry)
+            continue
         target.write_bytes(data)
+    live = live_clip_ids(session, [entry.clip.id for entry in missing])
+    lost = sorted(entry.clip.public_id for entry in missing if entry.clip.id in live)
+    if lost:  # audio gone with no deletion under way: data loss, which a release must not paper over
+        raise ReleaseError(f"the audio of clip(s) {', '.join(lost)} is missing from the blob store "
+                           "and no deletion explains it; restore it from a backup or delete the clip(s)")
+    return missing
 
 
 def write_metadata(
@@ -335,20 +420,3 @@ def release_metadata(
     }
 
 
-def record_release(
-    session: Session,
-    campaign: Campaign,
-    entries: Sequence[Entry],
-    version: str,
-    out: Path,
-    checksum: str,
-    created: datetime,
-) -> Release:
-    """Add the Release row and one ReleaseClip per clip (lineage); flushed, committed by the caller."""
-    release = Release(campaign_id=campaign.id, version=version, path=str(out.resolve()),
-                      clip_count=len(entries), checksum=checksum, created_at=created)
-    session.add(release)
-    session.flush()
-    session.add_all(ReleaseClip(release_id=release.id, clip_id=e.clip.id, path=e.path) for e in entries)
-    session.flush()
-    return release

@@ -72,6 +72,19 @@ def test_db_sweep_removes_only_old_orphans(env: dict[str, str], tmp_path) -> Non
     assert not store.exists(orphan) and store.exists(foreign)
 
 
+def test_db_sweep_removes_old_temp_files_of_interrupted_writes(env: dict[str, str], tmp_path) -> None:
+    """Temp files a crashed blob write left behind go once older than the cutoff; young ones stay."""
+    blobs = tmp_path / "instance" / "blobs" / "clips" / "kws"
+    blobs.mkdir(parents=True)
+    old, young = blobs / ".tmp-crashed", blobs / ".tmp-writing"
+    for path in (old, young):
+        path.write_bytes(b"RIFF half a clip")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    swept = run(env, "db", "sweep")
+    assert swept.exit_code == 0 and "1 temporary file(s)" in swept.output, swept.output
+    assert not old.exists() and young.exists()
+
+
 def test_campaign_create_and_list(env: dict[str, str], db_url: str) -> None:
     env = {**env, "WORDCROWD_DATABASE_URL": db_url}
     created = run(env, "campaign", "create", "kws", "--keywords", "Yes, no ,stop", "--title", "Yes, no, stop",

@@ -22,7 +22,7 @@ from collector.campaigns import create_campaign, get_campaign
 from collector.db import session_scope
 from collector.migrate import upgrade
 from collector.models import Clip, Consent, Contributor, Demographics, Erasure, Release, ReleaseClip
-from collector.privacy import speaker_id
+from collector.privacy import pseudonym_key, speaker_id
 from curation.release import build_release
 from curation.release_format import TSV_COLUMNS, ReleaseError
 from curation.splits import hash_name, percentage_hash, split_warnings, which_set
@@ -132,15 +132,15 @@ def populate(db_url: str, store_url: str, endpoint: str | None = None) -> dict[s
             store.put(clip.canonical_key, wav)
             blobs[clip.canonical_key] = wav
             session.add(clip)
-        session.add(Erasure(speaker_id=speaker_id(SECRET, ids["p7"]), clips_erased=0, erased_at=T0))
-    return {"ids": ids, "blobs": blobs, "store": store}
+        key = pseudonym_key(session)
+        session.add(Erasure(speaker_id=speaker_id(key, ids["p7"]), clips_erased=0, erased_at=T0))
+    return {"ids": ids, "blobs": blobs, "store": store, "key": key}
 
 
 def release(db_url: str, store, out: Path, **options) -> object:
     """Build a release of the test campaign in its own transaction."""
     with session_scope(db_url) as session:
-        return build_release(session, store, get_campaign(session, "kws"), out, secret_key=SECRET,
-                             progress=False, **options)
+        return build_release(session, store, get_campaign(session, "kws"), out, progress=False, **options)
 
 
 def read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -152,7 +152,7 @@ def read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def sid(world: dict, name: str) -> str:
     """Return a test person's speaker id."""
-    return speaker_id(SECRET, world["ids"][name])
+    return speaker_id(world["key"], world["ids"][name])
 
 
 @pytest.fixture
@@ -402,3 +402,124 @@ def test_cli_help_lists_the_release_options():
     assert result.exit_code == 0
     for option in ("--out", "--validated-only", "--license", "--version"):
         assert option in result.output
+
+
+def test_speaker_ids_do_not_depend_on_the_working_directory_or_session_secret(tmp_path, monkeypatch):
+    """Two releases from two directories with two session secrets: the same speakers and the same splits."""
+    db_url = f"sqlite:///{tmp_path / 'wordcrowd.db'}"
+    world = populate(db_url, f"file://{tmp_path / 'blobs'}")
+    env = {"WORDCROWD_DATABASE_URL": db_url, "WORDCROWD_STORAGE_URL": f"file://{tmp_path / 'blobs'}"}
+    for variable in ("WORDCROWD_DATA_DIR", "WORDCROWD_SECRET_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    made = []
+    for name, secret in (("one", "first-secret"), ("two", None)):  # "two" gets a ./instance/secret_key
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        out = tmp_path / f"release-{name}"
+        secrets = {"WORDCROWD_SECRET_KEY": secret} if secret else {}
+        args = ["curate", "release", "kws", "--out", str(out), "--version", name, "--no-progress"]
+        result = CliRunner().invoke(main, args, env={**env, **secrets})
+        assert result.exit_code == 0, result.output
+        made.append(out)
+    assert (tmp_path / "two" / "instance" / "secret_key").read_text() != "first-secret"
+    first, second = ([(row["path"], row["speaker_id"], row["split"]) for row in rows]
+                     for rows in (read_tsv(out / "clips.tsv")[1] for out in made))
+    assert first == second and {speaker for _, speaker, _ in first} >= {sid(world, "p0"), sid(world, "p1")}
+    for split in ("validation_list.txt", "testing_list.txt"):
+        assert (made[0] / split).read_text() == (made[1] / split).read_text()
+
+
+class StoreWithHook:
+    """The real blob store; `before_get(key, reads)` runs before each read (a deletion racing the release)."""
+
+    def __init__(self, store, before_get) -> None:
+        self.store, self.before_get, self.reads = store, before_get, []
+
+    def get(self, key: str) -> bytes:
+        self.reads.append(key)
+        self.before_get(key, self.reads)
+        return self.store.get(key)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def start_deletion(db_url: str, store, key: str, *, remove_blob: bool) -> str:
+    """Do what DELETE /clips does first: mark the clip with this blob (then remove the blob); its id."""
+    with session_scope(db_url) as session:
+        clip = session.scalars(select(Clip).where(Clip.canonical_key == key)).one()
+        clip.deleting_at = datetime.now(UTC)
+        public_id = clip.public_id
+    if remove_blob:
+        store.delete(key)
+    return public_id
+
+
+def released_keys(db_url: str) -> set[str]:
+    """Return the blob keys of the clips the (only) recorded release holds."""
+    with session_scope(db_url) as session:
+        return set(session.scalars(select(Clip.canonical_key).join(ReleaseClip)))
+
+
+@pytest.mark.parametrize("when", ["before_its_copy", "after_its_copy"])
+def test_a_clip_deleted_while_the_release_runs_is_skipped_and_reported(world, tmp_path, when):
+    """Deleted before its audio is read, or after: left out of files, lists and lineage, and reported."""
+    db_url, store, deleted = world["db_url"], world["store"], {}
+
+    def delete_one(key, reads):
+        if when == "before_its_copy" and len(reads) == 1:
+            deleted["key"] = "clips/kws/c5.wav" if key != "clips/kws/c5.wav" else "clips/kws/c4.wav"
+            deleted["id"] = start_deletion(db_url, store, deleted["key"], remove_blob=True)
+        if when == "after_its_copy" and len(reads) == RELEASED:
+            deleted["key"] = reads[0]
+            deleted["id"] = start_deletion(db_url, store, deleted["key"], remove_blob=False)
+
+    out = tmp_path / "release"
+    summary = release(db_url, StoreWithHook(store, delete_one), out)
+    assert summary.skipped == [deleted["id"]] and summary.clip_count == RELEASED - 1
+    assert len(list(out.glob("*/*.wav"))) == RELEASED - 1 == len(read_tsv(out / "clips.tsv")[1])
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, check=True)
+    assert deleted["key"] not in released_keys(db_url) and len(released_keys(db_url)) == RELEASED - 1
+
+
+def test_audio_missing_with_no_deletion_fails_naming_the_clips(world, tmp_path):
+    """A blob gone while its clip is not being deleted is data loss: the release fails and names it."""
+    with session_scope(world["db_url"]) as session:
+        lost = session.scalars(select(Clip.public_id).where(Clip.canonical_key == "clips/kws/c3.wav")).one()
+    world["store"].delete("clips/kws/c3.wav")
+    with pytest.raises(ReleaseError, match=f"clip\\(s\\) {lost} is missing"):
+        release(world["db_url"], world["store"], tmp_path / "release")
+
+
+def test_a_failed_commit_publishes_nothing(world, tmp_path, monkeypatch):
+    """The release's record cannot be committed: no directory is left at OUT, and no record either."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def failing_commit(self):
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    out = tmp_path / "release"
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    with pytest.raises(OperationalError):
+        release(world["db_url"], world["store"], out)
+    monkeypatch.undo()
+    assert not out.exists() and not list(tmp_path.glob(".release*"))
+    with session_scope(world["db_url"]) as session:
+        assert session.scalar(select(func.count()).select_from(Release)) == 0
+
+
+def test_a_failed_publish_records_nothing(world, tmp_path, monkeypatch):
+    """The directory cannot be moved into place: the store records no release."""
+    import curation.release
+
+    def failing_publish(tmp, out):
+        raise ReleaseError(f"cannot move the release into {out}: injected")
+
+    monkeypatch.setattr(curation.release, "_publish", failing_publish)
+    with pytest.raises(ReleaseError, match="injected"):
+        release(world["db_url"], world["store"], tmp_path / "release")
+    monkeypatch.undo()
+    assert not list(tmp_path.glob(".release*"))
+    with session_scope(world["db_url"]) as session:
+        assert session.scalar(select(func.count()).select_from(Release)) == 0

@@ -39,3 +39,31 @@ def test_trusted_proxy_decides_whether_forwarded_https_counts(tmp_path, proxies:
     cookies = answer.headers.getlist("Set-Cookie")
     assert cookies, answer.text
     assert all(("Secure" in c) is secure for c in cookies)
+
+
+def test_the_key_file_is_never_seen_empty(tmp_path, monkeypatch) -> None:
+    """While the key is being written, the key file does not exist yet: no reader ever sees it empty."""
+    import os
+
+    from collector.settings import load_secret_key
+
+    path, real_write, seen = tmp_path / "secret_key", os.write, []
+
+    def watching_write(fd: int, data: bytes) -> int:
+        seen.append(path.read_text() if path.exists() else None)  # what another process would read now
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", watching_write)
+    key = load_secret_key(tmp_path)
+    monkeypatch.undo()
+    assert seen and all(content is None for content in seen)
+    assert len(key) == 64 and path.read_text() == key and load_secret_key(tmp_path) == key
+    assert path.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_racing_processes_agree_on_one_key(tmp_path) -> None:
+    """Two processes creating the key file at once end with the same key (link, not overwrite)."""
+    from collector.settings import create_key_file
+
+    assert create_key_file(tmp_path / "secret_key", "a" * 64) == "a" * 64
+    assert create_key_file(tmp_path / "secret_key", "b" * 64) == "a" * 64

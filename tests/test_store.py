@@ -6,13 +6,14 @@ import gc
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from collector.campaigns import (
 from collector.db import make_engine, session_scope
 from collector.migrate import current_revision, head_revision, upgrade
 from collector.models import Base, Campaign, Clip, Consent, Contributor, Vote
+from collector.privacy import pseudonym_key
 from licenses import CATALOGUE, CURRENT_CONSENT_VERSION
 
 
@@ -242,3 +244,44 @@ def test_app_engine_closes_its_connections_when_the_app_goes(postgres_url: str) 
         assert list_campaigns(db.get_session()) == []
     del app
     gc.collect()
+
+
+def _store_with_a_contributor(db_url: str) -> None:
+    """A store at revision 0001 (before the key moved into it) that has published speaker ids."""
+    upgrade(db_url, "0001")
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO contributors (public_id, created_at) VALUES ('c1', :now)"),
+                           {"now": datetime.now(UTC)})
+    engine.dispose()
+
+
+def _pseudonym_key(db_url: str) -> str:
+    with session_scope(db_url) as session:
+        return pseudonym_key(session)
+
+
+@pytest.mark.parametrize("source", ["environment", "data_dir"])
+def test_an_existing_store_keeps_its_speaker_ids(db_url: str, tmp_path, monkeypatch, source: str) -> None:
+    """The migration seeds the store's key from the session secret in use, so published ids stay."""
+    _store_with_a_contributor(db_url)
+    monkeypatch.setenv("WORDCROWD_DATA_DIR", str(tmp_path / "instance"))
+    if source == "environment":
+        monkeypatch.setenv("WORDCROWD_SECRET_KEY", "the-old-secret")
+    else:
+        monkeypatch.delenv("WORDCROWD_SECRET_KEY", raising=False)
+        (tmp_path / "instance").mkdir()
+        (tmp_path / "instance" / "secret_key").write_text("the-old-secret\n")
+    upgrade(db_url)
+    assert _pseudonym_key(db_url) == "the-old-secret"
+
+
+def test_a_new_store_gets_a_fresh_key_and_no_file_anywhere(db_url: str, tmp_path, monkeypatch) -> None:
+    """A store with no contributors published nothing: a random key; no secret_key file is created."""
+    monkeypatch.setenv("WORDCROWD_SECRET_KEY", "session-secret")
+    monkeypatch.setenv("WORDCROWD_DATA_DIR", str(tmp_path / "instance"))
+    upgrade(db_url)
+    key = _pseudonym_key(db_url)
+    assert len(key) == 64 and key != "session-secret" and not (tmp_path / "instance").exists()
+    upgrade(db_url)
+    assert _pseudonym_key(db_url) == key
