@@ -349,12 +349,12 @@ def test_cli_releases_from_s3_and_answers_mistakes_in_one_line(tmp_path, s3_url,
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-def training_public_ids(count: int) -> list[str]:
-    """Contributor ids whose speaker ids the split rule all sends to training."""
+def training_public_ids(count: int, key: str) -> list[str]:
+    """Contributor ids whose speaker ids (under the store's key) the split rule all sends to training."""
     found, number = [], 0
     while len(found) < count:
         candidate = f"{number:032x}"
-        if which_set(f"{speaker_id(SECRET, candidate)}_nohash_0.wav") == "training":
+        if which_set(f"{speaker_id(key, candidate)}_nohash_0.wav") == "training":
             found.append(candidate)
         number += 1
     return found
@@ -374,7 +374,8 @@ def test_release_with_an_empty_testing_split_warns(world, tmp_path):
     db_url = world["db_url"]
     with session_scope(db_url) as session:
         contributors = session.scalars(select(Contributor).order_by(Contributor.id)).all()
-        for contributor, public_id in zip(contributors, training_public_ids(len(contributors)), strict=True):
+        chosen = training_public_ids(len(contributors), pseudonym_key(session))
+        for contributor, public_id in zip(contributors, chosen, strict=True):
             contributor.public_id = public_id
     env, out = cli_env(tmp_path, db_url, f"file://{tmp_path / 'blobs'}"), tmp_path / "release"
     args = ["curate", "release", "kws", "--out", str(out), "--no-progress"]
