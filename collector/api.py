@@ -30,6 +30,7 @@ from collector.errors import (
 from collector.ingest import IngestLimits, ingest
 from collector.models import Campaign
 from collector.openapi import openapi_document
+from collector.ratelimit import rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -88,6 +89,7 @@ def _no_store(response: Response) -> Response:
 # --- contributors ------------------------------------------------------------------------------------------
 
 @bp.post("/contributors")
+@rate_limited("RATELIMIT_CONTRIBUTORS", per_address=True)  # by address: tokens must not be minted in bulk
 def create_contributor() -> tuple[Response, int]:
     """Enrol an anonymous contributor and hand out its bearer token."""
     contributor, token = contributors.create_contributor(get_session())
@@ -196,6 +198,7 @@ def campaign_stats(slug: str) -> Response:
 # --- clips -------------------------------------------------------------------------------------------------
 
 @bp.post("/campaigns/<slug>/clips")
+@rate_limited("RATELIMIT_UPLOADS")
 @require_contributor
 def upload_clip(slug: str) -> tuple[Response, int]:
     """Take one recording: check consent and keyword, ingest the audio, store it all or nothing."""
@@ -214,9 +217,7 @@ def upload_clip(slug: str) -> tuple[Response, int]:
     data = audio.read() if audio is not None else b""
     if not data:
         raise BadRequest("missing_audio", "Send the recording as a non-empty multipart file field 'audio'.")
-    config = current_app.config
-    limits = IngestLimits(max_bytes=config["MAX_UPLOAD_BYTES"], min_seconds=config["MIN_CLIP_SECONDS"],
-                          max_seconds=config["MAX_CLIP_SECONDS"])
+    limits = IngestLimits.from_settings(current_app.config)
     ingested = ingest(data, audio.filename or "", audio.mimetype or "", limits)
     clip = clips.store_clip(session, get_blob_store(), campaign=campaign, keyword=keyword,
                             contributor=contributor, consent=consent, ingested=ingested)
