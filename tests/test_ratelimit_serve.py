@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,12 +20,13 @@ from click.testing import CliRunner
 
 from collector.server import worker_count
 from tests.conftest import free_port
-from tests.test_cli_collector import _wait_for, failed_with
+from tests.test_cli_collector import failed_with
 from wordcrowd.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379"
 ENROLMENTS, UPLOADS = 8, 5  # lowered limits, so the test is quick
+BOOT_S = 2.0
 
 
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -44,15 +46,36 @@ def _serve(env: dict[str, str]) -> Iterator[str]:
                             text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        if _wait_for(f"{base}/api/v1/campaigns", proc) is None:
+        if not _answers(f"{base}/api/v1/campaigns", proc):
             proc.kill()
             pytest.fail(f"serve did not answer:\n{proc.communicate(timeout=30)[0]}")
+        _wait_for_workers(proc.pid, worker_count(0))
         yield base
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
     assert output.count("Booting worker") == worker_count(0) >= 2, output
+
+
+def _answers(url: str, proc: subprocess.Popen, seconds: float = 60) -> bool:
+    """Return True once url answers 200; False if the server exits or stays silent."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            return requests.get(url, timeout=10).status_code == 200
+        except requests.RequestException:
+            time.sleep(0.2)
+    return False
+
+
+def _wait_for_workers(master: int, workers: int, seconds: float = 30) -> None:
+    """Wait until gunicorn's master has all its workers, and give the last one time to load the app."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    deadline = time.monotonic() + seconds
+    while len(children.read_text().split()) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(BOOT_S)  # a worker imports the app after it forks; requests must find every worker ready
 
 
 @pytest.fixture(params=["sqlite", "redis"])
