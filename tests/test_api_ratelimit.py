@@ -91,8 +91,8 @@ def test_a_views_limit_follows_the_view_not_its_name(limited):
     auth = contributor(client)
     for seed in (1, 2):
         audio = (io.BytesIO(recording("yes", seed)), "t.wav")
-        answer = client.post(f"/api/v1/renamed/{SLUG}/clips", headers=auth, content_type="multipart/form-data",
-                             data={"keyword": "yes", "audio": audio})
+        answer = client.post(f"/api/v1/renamed/{SLUG}/clips", headers=auth,
+                             content_type="multipart/form-data", data={"keyword": "yes", "audio": audio})
         assert answer.status_code == 201, answer.json
     assert_rate_limited(client.post(f"/api/v1/renamed/{SLUG}/clips", headers=auth,
                                     data={"keyword": "yes"}, content_type="multipart/form-data"))
