@@ -271,7 +271,8 @@ def vote(clip_id: str) -> tuple[Response, int]:
     clip = clips.find_clip(session, clip_id, lock=True)
     if clip is None:
         raise NotFound("not_found", "There is no such clip.")
-    votes.cast_vote(session, clip, authenticated_contributor(), valid, reason)
+    votes.cast_vote(session, clip, authenticated_contributor(), valid, reason,
+                    votes.VoterRule.from_settings(current_app.config))
     return jsonify({"clip_id": clip_id, "valid": valid, "reason": reason}), 201
 
 

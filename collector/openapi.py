@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.clips import METRIC_COLUMNS
 from collector.contributors import AGES, GENDERS
+from collector.metrics import METRIC_TYPES, METRICS
+from collector.models import CLIP_STATUSES
 from collector.votes import VOTE_REASONS
 
 SERVER_PREFIX = "/api/v1"
@@ -38,11 +39,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+JSON_SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number"}
 QUALITY = _obj({
-    name: {"type": "boolean"} if name == "speech_at_edge" else
-    {"type": "integer"} if name.endswith(("_ms", "_hz", "channels", "segments")) else {"type": "number"}
-    for name in METRIC_COLUMNS
-})
+    metric.name: {"type": JSON_SCHEMA_TYPES[METRIC_TYPES[metric.name]],
+                  "description": metric.metadata["help"]}
+    for metric in METRICS
+}, tuple(metric.name for metric in METRICS))
 PROFILE = _obj({
     "age": {"type": ["string", "null"], "enum": [*AGES, "", None]},
     "gender": {"type": ["string", "null"], "enum": [*GENDERS, "", None]},
@@ -76,7 +78,7 @@ SCHEMAS: dict[str, Any] = {
     }, ("clip_id", "status", "verdict", "flags", "quality")),
     "Clip": _obj({
         "clip_id": {"type": "string"}, "campaign": {"type": "string"}, "keyword": {"type": "string"},
-        "status": {"type": "string", "enum": ["pending", "validated", "invalidated"]},
+        "status": {"type": "string", "enum": list(CLIP_STATUSES)},
         "verdict": {"type": "string"}, "flags": {"type": "array", "items": {"type": "string"}},
         "quality": _ref("Quality"), "created_at": {"type": "string", "format": "date-time"},
     }, ("clip_id", "keyword", "status", "flags", "quality")),
