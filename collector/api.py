@@ -25,6 +25,7 @@ from collector.errors import (
     NotFound,
     Unauthorized,
     describe,
+    echo,
     validation_error,
 )
 from collector.ingest import IngestLimits, ingest
@@ -75,7 +76,7 @@ def campaign_or_404(session: Session, slug: str) -> Campaign:
     """Return the campaign with this slug, or raise 404 campaign_not_found."""
     campaign = get_campaign(session, slug)
     if campaign is None:
-        raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
+        raise NotFound("campaign_not_found", f"There is no campaign {echo(slug)}.")
     return campaign
 
 
@@ -205,7 +206,7 @@ def upload_clip(slug: str) -> tuple[Response, int]:
     session, contributor = get_session(), authenticated_contributor()
     campaign, consent = consents.campaign_with_consent(session, slug, contributor)
     if campaign is None:
-        raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
+        raise NotFound("campaign_not_found", f"There is no campaign {echo(slug)}.")
     if consent is None:
         raise Forbidden("consent_required", "Give your consent to this campaign before recording for it.")
     keyword = clips.keyword_named(session, campaign, request.form.get("keyword"))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from collector.errors import shorten
 from collector.settings import setting_default
 
 FORMATS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
@@ -179,13 +180,13 @@ def check_declared(fmt: str, filename: str | None, mimetype: str | None) -> None
     content = FORMAT_NAMES[fmt]
     named = _mime_names(mimetype)
     if named is not None and named != fmt:
-        base = (mimetype or "").split(";", 1)[0].strip()[:60]
+        base = shorten((mimetype or "").split(";", 1)[0].strip())
         raise IngestError(
             "type_mismatch", f"The upload was sent as {base} but its content is {content} audio.", 415)
     extension, named = _extension_names(filename)
     if named is not None and named != fmt:
-        raise IngestError(
-            "type_mismatch", f"The file is named {extension[:20]} but its content is {content} audio.", 415)
+        raise IngestError("type_mismatch",
+                          f"The file is named {shorten(extension)} but its content is {content} audio.", 415)
 
 
 def check_wav_chunks(data: bytes) -> None:
