@@ -12,7 +12,8 @@ from collector.votes import VOTE_REASONS
 SERVER_PREFIX = "/api/v1"
 ERROR_STATUSES = {
     400: "Bad input: invalid_json, validation_error, or a rule of the call (see its description).",
-    401: "No token (unauthorized) or an unknown or erased one (invalid_token).",
+    401: "No token (unauthorized) or an unknown or erased one (invalid_token; past "
+         "WORDCROWD_RATELIMIT_BAD_TOKENS of them from one address, 429).",
     403: "Not allowed: consent_required, own_clip.",
     404: "Unknown, or not the caller's: not_found, campaign_not_found.",
     409: "Clashes with what is stored: duplicate, already_voted, consent_version_outdated.",
@@ -223,7 +224,10 @@ def _clip_paths() -> dict[str, Any]:
             "The canonical WAV of an own clip, a review-queue clip, or any clip (curators)", params=CLIP_ID,
             responses={"200": wav, **_errors(401, 404)})},
         "/clips/{clip_id}/votes": {"post": _op(
-            "Vote on someone else's clip", params=CLIP_ID, description="403 own_clip; 409 already_voted.",
+            "Vote on someone else's clip", params=CLIP_ID,
+            description="403 consent_required (no consent in force for the clip's campaign), own_clip; "
+                        "409 already_voted. The votes of contributors enrolled recently or with few clips "
+                        "are recorded but do not change the clip's status (docs/rate-limits-and-votes.md).",
             body={"application/json": {"schema": _ref("VoteRequest")}},
             responses={"201": _json(_ref("Vote"), "Recorded"), **_errors(400, 401, 403, 404, 409)})},
     }
