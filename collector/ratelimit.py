@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +35,6 @@ BAD_TOKEN_SCOPE = "bad-token"
 STORAGE_SETTING = "WORDCROWD_RATELIMIT_STORAGE_URL"
 PER_PROCESS_SCHEMES = ("memory",)  # counters that each worker keeps to itself
 
-log = logging.getLogger(__name__)
 V = TypeVar("V", bound=Callable)
 
 
@@ -117,7 +116,7 @@ def storage_problem(url: str, workers: int) -> str | None:
         reachable = storage.check()
     except ConfigurationError as exc:  # an unknown scheme, or its client library is not installed
         return f"{STORAGE_SETTING}={url!r} is not usable: {exc}"
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, sqlite3.Error) as exc:  # a bad path; a file that cannot be opened
         return f"{STORAGE_SETTING}={url!r} is not usable: {exc}"
     if not reachable:
         return f"{STORAGE_SETTING}={url!r} cannot be reached"
