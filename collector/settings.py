@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -127,8 +128,8 @@ def parse_setting(setting: Setting, raw: str) -> object:
     except ValueError as exc:
         expected = KIND_NAMES.get(setting.kind) or str(exc)
         raise ValueError(f"{setting.name}={raw!r} is not {expected}") from None
-    if isinstance(value, int | float) and value < 0:
-        raise ValueError(f"{setting.name}={raw!r} must not be negative")
+    if isinstance(value, int | float) and not 0 <= value < math.inf:  # NaN fails the comparison too
+        raise ValueError(f"{setting.name}={raw!r} must be a finite number, not negative")
     return value
 
 

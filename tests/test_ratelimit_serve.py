@@ -120,6 +120,7 @@ def test_upload_limit_holds_across_workers(served: str) -> None:
     ("RATELIMIT_STORAGE_URL", "sqlite:////proc/no-such-dir/limits.db", ["not usable"]),
     ("RATELIMIT_UPLOADS", "lots", ["a rate limit"]),
     ("VOTER_MIN_CLIPS", "-1", ["negative"]),
+    ("VOTER_MIN_AGE_HOURS", "inf", ["finite"]),
 ])
 def test_misconfigured_setting_stops_serve_in_one_line(tmp_path: Path, setting: str, value: str,
                                                         words: list[str]) -> None:
