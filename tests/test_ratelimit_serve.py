@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,10 +79,23 @@ def _wait_for_workers(master: int, workers: int, seconds: float = 30) -> None:
     time.sleep(BOOT_S)  # a worker imports the app after it forks; requests must find every worker ready
 
 
+def _need_redis() -> None:
+    """Skip without the Redis server on 127.0.0.1:6379 (fail under CI, which must run it)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not running on 127.0.0.1:6379 (CI must run it)")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """`wordcrowd serve` on the embedded default storage (a SQLite file), then on the local Redis."""
-    extra = {"RATELIMIT_STORAGE_URL": REDIS_URL} if request.param == "redis" else {}
+    extra = {}
+    if request.param == "redis":
+        _need_redis()
+        extra = {"RATELIMIT_STORAGE_URL": REDIS_URL}
     yield from _serve(_env(tmp_path, **extra))
 
 
