@@ -127,3 +127,17 @@ def test_limit_defaults_come_from_settings_only():
     assert not hasattr(ratelimit, "DEFAULT_ENROL_LIMIT")
     with pytest.raises(ValueError, match="WORDCROWD_RATELIMIT_NOPE"):
         ratelimit.rate_limited("RATELIMIT_NOPE")
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_the_worker(tmp_path, db_url):
+    """Redis gone while serving: calls are still answered and limited, each worker counting on its own."""
+    app = make_test_app(tmp_path, db_url, RATELIMIT_STORAGE_URL="redis://127.0.0.1:1",
+                        RATELIMIT_DEFAULT="3 per minute", RATELIMIT_BAD_TOKENS="2 per minute")
+    client = client_at(app, "198.51.100.9")
+    assert [client.get("/api/v1/campaigns").status_code for _ in range(4)] == [200, 200, 200, 429]
+    bad = [client.get("/api/v1/contributors/me/clips", headers={"Authorization": f"Bearer b{n}"})
+           for n in range(3)]
+    bad = [answer.status_code for answer in bad]
+    assert bad == [401, 401, 429]
+    with app.app_context():
+        get_engine().dispose()
