@@ -25,11 +25,13 @@ from collector.errors import (
     NotFound,
     Unauthorized,
     describe,
+    echo,
     validation_error,
 )
 from collector.ingest import IngestLimits, ingest
 from collector.models import Campaign
 from collector.openapi import openapi_document
+from collector.ratelimit import rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -85,7 +87,7 @@ def campaign_or_404(session: Session, slug: str) -> Campaign:
     """Return the campaign with this slug, or raise 404 campaign_not_found."""
     campaign = get_campaign(session, slug)
     if campaign is None:
-        raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
+        raise NotFound("campaign_not_found", f"There is no campaign {echo(slug)}.")
     return campaign
 
 
@@ -99,6 +101,7 @@ def _no_store(response: Response) -> Response:
 # --- contributors ------------------------------------------------------------------------------------------
 
 @bp.post("/contributors")
+@rate_limited("RATELIMIT_CONTRIBUTORS", per_address=True)  # by address: tokens must not be minted in bulk
 def create_contributor() -> tuple[Response, int]:
     """Enrol an anonymous contributor and hand out its bearer token."""
     contributor, token = contributors.create_contributor(get_session())
@@ -208,13 +211,14 @@ def campaign_stats(slug: str) -> Response:
 # --- clips -------------------------------------------------------------------------------------------------
 
 @bp.post("/campaigns/<slug>/clips")
+@rate_limited("RATELIMIT_UPLOADS")
 @require_contributor
 def upload_clip(slug: str) -> tuple[Response, int]:
     """Take one recording: check consent and keyword, ingest the audio, store it all or nothing."""
     session, contributor = get_session(), authenticated_contributor()
     campaign, consent = consents.campaign_with_consent(session, slug, contributor)
     if campaign is None:
-        raise NotFound("campaign_not_found", f"There is no campaign {slug!r}.")
+        raise NotFound("campaign_not_found", f"There is no campaign {echo(slug)}.")
     if consent is None:
         raise Forbidden("consent_required", "Give your consent to this campaign before recording for it.")
     keyword = clips.keyword_named(session, campaign, request.form.get("keyword"))
@@ -226,9 +230,7 @@ def upload_clip(slug: str) -> tuple[Response, int]:
     data = audio.read() if audio is not None else b""
     if not data:
         raise BadRequest("missing_audio", "Send the recording as a non-empty multipart file field 'audio'.")
-    config = current_app.config
-    limits = IngestLimits(max_bytes=config["MAX_UPLOAD_BYTES"], min_seconds=config["MIN_CLIP_SECONDS"],
-                          max_seconds=config["MAX_CLIP_SECONDS"])
+    limits = IngestLimits.from_settings(current_app.config)
     ingested = ingest(data, audio.filename or "", audio.mimetype or "", limits)
     clip = clips.store_clip(session, get_blob_store(), campaign=campaign, keyword=keyword,
                             contributor=contributor, consent=consent, ingested=ingested)
@@ -282,7 +284,8 @@ def vote(clip_id: str) -> tuple[Response, int]:
     clip = clips.find_clip(session, clip_id, lock=True)
     if clip is None:
         raise NotFound("not_found", "There is no such clip.")
-    votes.cast_vote(session, clip, authenticated_contributor(), valid, reason)
+    votes.cast_vote(session, clip, authenticated_contributor(), valid, reason,
+                    votes.VoterRule.from_settings(current_app.config))
     return jsonify({"clip_id": clip_id, "valid": valid, "reason": reason}), 201
 
 

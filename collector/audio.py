@@ -9,10 +9,15 @@ import shutil
 import struct
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import soundfile as sf
+
+from collector.errors import shorten
+from collector.settings import setting_default
 
 FORMATS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
 FORMAT_NAMES = {"wav": "WAV", "flac": "FLAC", "ogg": "Ogg", "webm": "WebM", "mp3": "MP3", "m4a": "M4A/MP4"}
@@ -69,11 +74,17 @@ class IngestError(Exception):
 
 @dataclass(frozen=True)
 class IngestLimits:
-    """Size and duration bounds of an upload (settings MAX_UPLOAD_BYTES, MIN/MAX_CLIP_SECONDS)."""
+    """Size and duration bounds of an upload; the defaults are those of the settings, never a copy."""
 
-    max_bytes: int = 10 * 1024 * 1024
-    min_seconds: float = 0.4
-    max_seconds: float = 15.0
+    max_bytes: int = int(setting_default("MAX_UPLOAD_BYTES"))
+    min_seconds: float = float(setting_default("MIN_CLIP_SECONDS"))
+    max_seconds: float = float(setting_default("MAX_CLIP_SECONDS"))
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> IngestLimits:
+        """Return the bounds an app's settings (MAX_UPLOAD_BYTES, MIN/MAX_CLIP_SECONDS) give."""
+        return cls(max_bytes=settings["MAX_UPLOAD_BYTES"], min_seconds=settings["MIN_CLIP_SECONDS"],
+                   max_seconds=settings["MAX_CLIP_SECONDS"])
 
 
 DEFAULT_LIMITS = IngestLimits()  # frozen, so one shared default argument is safe
@@ -169,13 +180,13 @@ def check_declared(fmt: str, filename: str | None, mimetype: str | None) -> None
     content = FORMAT_NAMES[fmt]
     named = _mime_names(mimetype)
     if named is not None and named != fmt:
-        base = (mimetype or "").split(";", 1)[0].strip()[:60]
+        base = shorten((mimetype or "").split(";", 1)[0].strip())
         raise IngestError(
             "type_mismatch", f"The upload was sent as {base} but its content is {content} audio.", 415)
     extension, named = _extension_names(filename)
     if named is not None and named != fmt:
-        raise IngestError(
-            "type_mismatch", f"The file is named {extension[:20]} but its content is {content} audio.", 415)
+        raise IngestError("type_mismatch",
+                          f"The file is named {shorten(extension)} but its content is {content} audio.", 415)
 
 
 def check_wav_chunks(data: bytes) -> None:

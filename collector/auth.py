@@ -19,6 +19,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 CURATOR_SESSION_KEY = "curator_id"
+TOKEN_REJECTED = "token_rejected"  # on flask.g when a bearer token named nobody (counted per address)
 
 
 def new_token() -> str:
@@ -46,6 +47,7 @@ def current_contributor() -> Contributor | None:
         query = select(Contributor).where(Contributor.token_hash == token_hash(token))
         contributor = get_session().scalar(query)
         if contributor is None or contributor.erased_at is not None:
+            setattr(g, TOKEN_REJECTED, True)
             raise Unauthorized("invalid_token", "This token is unknown, or its contributor was erased.")
     g.contributor = contributor
     return contributor

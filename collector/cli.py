@@ -26,6 +26,8 @@ from collector.migrate import (
     upgrade,
 )
 from collector.models import Clip, Curator
+from collector.ratelimit import storage_problem
+from collector.server import worker_count
 from collector.settings import load_settings
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -97,6 +99,10 @@ def _browser_url(host: str, port: int) -> str:
 def serve(host: str, port: int, workers: int | None, dev: bool) -> None:
     """Migrate the database, seed the default campaign and serve the collector."""
     settings = _settings()
+    workers = 1 if dev else worker_count(settings["WORKERS"] if workers is None else workers)
+    problem = storage_problem(str(settings["RATELIMIT_STORAGE_URL"]), workers)
+    if problem:
+        raise click.ClickException(problem)
     url = _migrated_url(settings)
     with store_errors(url), session_scope(url) as session:
         try:
@@ -111,7 +117,7 @@ def serve(host: str, port: int, workers: int | None, dev: bool) -> None:
         return
     from collector.server import serve as serve_with_gunicorn
 
-    serve_with_gunicorn(host, port, settings["WORKERS"] if workers is None else workers)
+    serve_with_gunicorn(host, port, workers)
 
 
 @click.group()

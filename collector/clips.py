@@ -18,15 +18,13 @@ from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from collector.blobs import BlobStore
 from collector.consents import refuse_if_withdrawn
 from collector.errors import ApiError, Conflict, NotFound
+from collector.metrics import METRIC_NAMES
 from collector.models import Campaign, Clip, Consent, Contributor, Curator, Keyword, Vote, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-# the quality metrics stored per clip (DESIGN §5); ingest's Quality names its fields the same way
-METRIC_COLUMNS = (
-    "duration_ms", "sample_rate_hz", "channels", "peak_dbfs", "rms_dbfs", "clipped_fraction", "dc_offset",
-    "snr_db", "speech_ms", "speech_segments", "speech_at_edge", "silent_fraction",
-)
+# the quality metrics stored per clip (DESIGN §5): the clip's columns of the same names (collector.metrics)
+METRIC_COLUMNS = METRIC_NAMES
 CONTENT_TYPES = {
     "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm",
     "mp3": "audio/mpeg", "m4a": "audio/mp4", "aac": "audio/aac",

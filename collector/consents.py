@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 import licenses
-from collector.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from collector.errors import BadRequest, Conflict, Forbidden, Unauthorized, echo
 from collector.models import Campaign, Consent, Contributor, as_utc, utcnow
 
 
@@ -130,11 +130,11 @@ def grant_consent(session: Session, contributor: Contributor, campaign: Campaign
     """
     if consent_version != campaign.consent_version:
         raise Conflict("consent_version_outdated",
-                       f"Consent version {consent_version!r} is not the campaign's current one "
+                       f"Consent version {echo(consent_version)} is not the campaign's current one "
                        f"({campaign.consent_version!r}); read it again and accept that one.")
     if license not in campaign.licenses:
         raise BadRequest("license_not_allowed",
-                         f"Licence {license!r} is not offered by this campaign; choose one of "
+                         f"Licence {echo(license)} is not offered by this campaign; choose one of "
                          f"{', '.join(campaign.licenses)}.")
     if age_confirmed is not True:
         raise BadRequest("age_not_confirmed", "Contributors must confirm they are old enough to consent.")

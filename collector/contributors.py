@@ -16,7 +16,7 @@ from collector.db import checkpoint_wal
 from collector.errors import Unauthorized, describe, validation_error
 from collector.models import Clip, Contributor, Demographics, Erasure, Vote, utcnow
 from collector.privacy import pseudonym_key, speaker_id, token_hash
-from collector.votes import recount
+from collector.votes import recount_status
 
 # Common Voice's demographic codes (DESIGN §7); "fourties" is their spelling, kept for compatibility
 AGES = (
@@ -134,4 +134,4 @@ def remove_votes_cast(session: Session, contributor: Contributor) -> None:
     session.execute(delete(Vote).where(Vote.voter_id == contributor.id),
                     execution_options={"synchronize_session": False})
     for clip in touched:
-        recount(session, clip)
+        recount_status(session, clip)

@@ -70,9 +70,22 @@ class Conflict(ApiError):
     status = 409
 
 
+ECHO_MAX_CHARS = 40  # of a client's value quoted back in an error message
+
+
+def shorten(text: str) -> str:
+    """Return a client-supplied text cut to ECHO_MAX_CHARS (with '…'), fit to quote in an error message."""
+    return text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + "…"
+
+
+def echo(value: object) -> str:
+    """Return a client-supplied value quoted for an error message, cut to ECHO_MAX_CHARS."""
+    return repr(shorten(value if isinstance(value, str) else str(value)))
+
+
 def validation_error(field: str, message: str) -> BadRequest:
     """Return the 400 for a body field of the wrong type or value; the message names the field."""
-    return BadRequest("validation_error", f"{field}: {message}")
+    return BadRequest("validation_error", f"{shorten(field)}: {message}")
 
 
 def is_api_request() -> bool:

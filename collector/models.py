@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -16,8 +17,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
+
+from collector.metrics import METRIC_TYPES, METRICS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -45,6 +50,23 @@ def as_utc(moment: datetime) -> datetime:
 def new_public_id() -> str:
     """Return a random, unguessable public identifier (32 hex characters)."""
     return uuid.uuid4().hex
+
+
+SQL_TYPES: dict[type, type[TypeEngine]] = {int: Integer, float: Float, bool: Boolean}
+
+
+def _metric_columns() -> type:
+    """Return a mixin with one NOT NULL column per field of metrics.Quality (its name, type, default)."""
+    columns: dict[str, object] = {"__annotations__": {}}
+    for metric in METRICS:
+        kind = METRIC_TYPES[metric.name]
+        default = {} if metric.default is dataclasses.MISSING else {"default": metric.default}
+        columns["__annotations__"][metric.name] = Mapped[kind]
+        columns[metric.name] = mapped_column(SQL_TYPES[kind], nullable=False, **default)
+    return type("QualityColumns", (), columns)
+
+
+QualityColumns = _metric_columns()
 
 
 class Base(DeclarativeBase):
@@ -146,8 +168,12 @@ class Consent(Base):
         return self.withdrawn_at is None and self.superseded_at is None
 
 
-class Clip(Base):
-    """One recording: blobs (canonical and original), quality metrics, automatic verdict, votes and status."""
+class Clip(QualityColumns, Base):
+    """One recording: blobs (canonical and original), quality metrics, automatic verdict, votes and status.
+
+    The quality metrics (DESIGN §5) are columns derived from collector.metrics.Quality, kept so rules can be
+    re-thresholded without re-processing.
+    """
 
     __tablename__ = "clips"
     __table_args__ = (UniqueConstraint("campaign_id", "sha256"),)
@@ -165,19 +191,6 @@ class Clip(Base):
     original_bytes: Mapped[int] = mapped_column(Integer)
     original_sha256: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))  # of the canonical PCM samples
-    # quality metrics (DESIGN §5), kept so rules can be re-thresholded without re-processing
-    duration_ms: Mapped[int] = mapped_column(Integer)  # of the upload
-    sample_rate_hz: Mapped[int] = mapped_column(Integer)  # of the upload
-    channels: Mapped[int] = mapped_column(Integer)  # of the upload
-    peak_dbfs: Mapped[float] = mapped_column(Float)
-    rms_dbfs: Mapped[float] = mapped_column(Float)
-    clipped_fraction: Mapped[float] = mapped_column(Float)
-    dc_offset: Mapped[float] = mapped_column(Float)
-    snr_db: Mapped[float] = mapped_column(Float)
-    speech_ms: Mapped[int] = mapped_column(Integer)
-    speech_segments: Mapped[int] = mapped_column(Integer)
-    speech_at_edge: Mapped[bool] = mapped_column(Boolean)
-    silent_fraction: Mapped[float] = mapped_column(Float, default=0.0)
     auto_verdict: Mapped[str] = mapped_column(String(16))  # AUTO_VERDICTS
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # reason codes
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # CLIP_STATUSES
@@ -209,6 +222,8 @@ class Vote(Base):
     voter_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), index=True)
     valid: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(32))
+    # whether the vote counts towards the clip's status: its voter met the voter rule when voting (votes.py)
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

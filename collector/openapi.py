@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.clips import METRIC_COLUMNS
 from collector.contributors import AGES, GENDERS
+from collector.metrics import METRIC_TYPES, METRICS
+from collector.models import CLIP_STATUSES
 from collector.votes import VOTE_REASONS
 
 SERVER_PREFIX = "/api/v1"
 ERROR_STATUSES = {
     400: "Bad input: invalid_json, validation_error, or a rule of the call (see its description).",
-    401: "No token (unauthorized) or an unknown or erased one (invalid_token).",
+    401: "No token (unauthorized) or an unknown or erased one (invalid_token; past "
+         "WORDCROWD_RATELIMIT_BAD_TOKENS of them from one address, 429).",
     403: "Not allowed: consent_required, own_clip.",
     404: "Unknown, or not the caller's: not_found, campaign_not_found.",
     409: "Clashes with what is stored: duplicate, already_voted, consent_version_outdated.",
@@ -38,11 +40,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+JSON_SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number"}
 QUALITY = _obj({
-    name: {"type": "boolean"} if name == "speech_at_edge" else
-    {"type": "integer"} if name.endswith(("_ms", "_hz", "channels", "segments")) else {"type": "number"}
-    for name in METRIC_COLUMNS
-})
+    metric.name: {"type": JSON_SCHEMA_TYPES[METRIC_TYPES[metric.name]],
+                  "description": metric.metadata["help"]}
+    for metric in METRICS
+}, tuple(metric.name for metric in METRICS))
 PROFILE = _obj({
     "age": {"type": ["string", "null"], "enum": [*AGES, "", None]},
     "gender": {"type": ["string", "null"], "enum": [*GENDERS, "", None]},
@@ -84,7 +87,7 @@ SCHEMAS: dict[str, Any] = {
     }, ("clip_id", "status", "verdict", "flags", "quality")),
     "Clip": _obj({
         "clip_id": {"type": "string"}, "campaign": {"type": "string"}, "keyword": {"type": "string"},
-        "status": {"type": "string", "enum": ["pending", "validated", "invalidated"]},
+        "status": {"type": "string", "enum": list(CLIP_STATUSES)},
         "verdict": {"type": "string"}, "flags": {"type": "array", "items": {"type": "string"}},
         "quality": _ref("Quality"), "created_at": {"type": "string", "format": "date-time"},
     }, ("clip_id", "keyword", "status", "flags", "quality")),
@@ -236,7 +239,10 @@ def _clip_paths() -> dict[str, Any]:
             "The canonical WAV of an own clip, a review-queue clip, or any clip (curators)", params=CLIP_ID,
             responses={"200": wav, **_errors(401, 404)})},
         "/clips/{clip_id}/votes": {"post": _op(
-            "Vote on someone else's clip", params=CLIP_ID, description="403 own_clip; 409 already_voted.",
+            "Vote on someone else's clip", params=CLIP_ID,
+            description="403 consent_required (no consent in force for the clip's campaign), own_clip; "
+                        "409 already_voted. The votes of contributors enrolled recently or with few clips "
+                        "are recorded but do not change the clip's status (docs/rate-limits-and-votes.md).",
             body={"application/json": {"schema": _ref("VoteRequest")}},
             responses={"201": _json(_ref("Vote"), "Recorded"), **_errors(400, 401, 403, 404, 409)})},
     }

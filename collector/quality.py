@@ -6,7 +6,6 @@ clip), so curation can re-threshold stored clips later without decoding anything
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import webrtcvad
 
 from collector.audio import DEFAULT_LIMITS, IngestError, IngestLimits, stream_error
 from collector.canonical import CANONICAL_RATE_HZ, CanonicalWindow
+from collector.metrics import Quality  # the metrics record; the rules below read only it
 
 # Hard rejects (DESIGN §5)
 SILENT_PEAK_DBFS = -40.0  # a peak below this is silence [senselab]
@@ -45,28 +45,6 @@ NOISE_FLOOR_SHARE = 0.10
 MERGE_GAP_MS = 150  # speech separated by less is one segment (stop closures inside a word, clipped peaks)
 DBFS_FLOOR = -120.0  # stands for -inf (digital silence) so every metric stays JSON-safe
 SNR_CAP_DB = 100.0  # stands for +inf (speech over digital silence)
-
-
-@dataclass(frozen=True)
-class Quality:
-    """DESIGN §5 metrics of one upload; field names match the collector.models.Clip columns."""
-
-    duration_ms: int  # of the upload
-    sample_rate_hz: int  # of the upload
-    channels: int  # of the upload
-    peak_dbfs: float  # of the upload, all channels
-    rms_dbfs: float  # of the upload, all channels
-    clipped_fraction: float  # of the upload's samples at or beyond CLIP_LEVEL
-    dc_offset: float  # mean sample of the upload, in full scale (signed)
-    snr_db: float  # speech frames against non-speech frames of the canonical window
-    speech_ms: int  # in the canonical window
-    speech_segments: int  # in the canonical window
-    speech_at_edge: bool  # speech in the first or last frame of the upload's audio in the canonical window
-    silent_fraction: float = 0.0  # of the upload's samples below SILENT_SAMPLE_LEVEL × peak
-
-    def as_dict(self) -> dict:
-        """Return the metrics as a JSON-safe dict (finite numbers only)."""
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

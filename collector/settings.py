@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
+
+from limits import parse_many
+
+
+def rate_limit(raw: str) -> str:
+    """Return a rate limit such as "120 per minute" unchanged; ValueError if `limits` cannot parse it."""
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError("a rate limit such as '120 per minute' or '30/hour'") from None
+    return raw
+
+
+# where rate-limit counters may live: the SQLite file of one host, Redis for many, memory for one process
+LIMIT_STORAGE_SCHEMES = (
+    "sqlite", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster", "memory",
+)
+
+
+def limit_storage_url(raw: str) -> str:
+    """Return a rate-limit storage URL of one of LIMIT_STORAGE_SCHEMES; ValueError otherwise."""
+    if urlparse(raw).scheme not in LIMIT_STORAGE_SCHEMES:
+        raise ValueError(f"a URL of one of the schemes {', '.join(LIMIT_STORAGE_SCHEMES)}")
+    return raw
+
+
+KIND_NAMES: dict[Callable[[str], object], str] = {int: "a whole number", float: "a number"}
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One environment variable: its name, default (may refer to $DATA_DIR) and meaning."""
+    """One environment variable: its name, default (may refer to $DATA_DIR), meaning and parser."""
 
     name: str
     default: str | None
     help: str
-    kind: type = str
+    kind: Callable[[str], object] = str
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -41,17 +70,44 @@ SETTINGS: tuple[Setting, ...] = (
         "WORDCROWD_RATELIMIT_UPLOADS",
         "120 per minute",
         "uploads allowed per contributor (Flask-Limiter syntax)",
+        rate_limit,
     ),
-    Setting("WORDCROWD_RATELIMIT_CONTRIBUTORS", "30 per hour", "new contributors per client address"),
+    Setting(
+        "WORDCROWD_RATELIMIT_CONTRIBUTORS",
+        "30 per hour",
+        "new contributors per client address",
+        rate_limit,
+    ),
     Setting(
         "WORDCROWD_RATELIMIT_DEFAULT",
         "600 per minute",
         "other API calls allowed per contributor or address",
+        rate_limit,
+    ),
+    Setting(
+        "WORDCROWD_RATELIMIT_BAD_TOKENS",
+        "30 per minute",
+        "bearer tokens naming nobody (401) per client address; past it, 429",
+        rate_limit,
     ),
     Setting(
         "WORDCROWD_RATELIMIT_STORAGE_URL",
-        "memory://",
-        "where rate-limit counters live; redis://127.0.0.1:6379 to share them between workers",
+        "sqlite:///$DATA_DIR/ratelimits.db",
+        "where rate-limit counters live: a SQLite file every worker of this host shares, or "
+        "redis://HOST:PORT to share them between hosts",
+        limit_storage_url,
+    ),
+    Setting(
+        "WORDCROWD_VOTER_MIN_AGE_HOURS",
+        "24",
+        "hours a contributor must have been enrolled for their votes to count towards a clip's status",
+        float,
+    ),
+    Setting(
+        "WORDCROWD_VOTER_MIN_CLIPS",
+        "3",
+        "clips of their own (not invalidated) a voter needs in the campaign for their votes to count",
+        int,
     ),
     Setting(
         "WORDCROWD_TRUSTED_PROXIES",
@@ -69,6 +125,26 @@ SECRET_KEY_FILE = "secret_key"
 
 def _expand(value: str, data_dir: Path) -> str:
     return value.replace("$DATA_DIR", str(data_dir))
+
+
+def parse_setting(setting: Setting, raw: str) -> object:
+    """Return a setting's value from its text; ValueError in one line naming the variable otherwise."""
+    try:
+        value = setting.kind(raw)
+    except ValueError as exc:
+        expected = KIND_NAMES.get(setting.kind) or str(exc)
+        raise ValueError(f"{setting.name}={raw!r} is not {expected}") from None
+    if isinstance(value, int | float) and not 0 <= value < math.inf:  # NaN fails the comparison too
+        raise ValueError(f"{setting.name}={raw!r} must be a finite number, not negative")
+    return value
+
+
+def setting_default(key: str) -> object:
+    """Return the parsed default of a setting that has one (key without the WORDCROWD_ prefix)."""
+    setting = SETTINGS_BY_NAME[f"WORDCROWD_{key}"]
+    if setting.default is None or "$DATA_DIR" in setting.default:
+        raise KeyError(f"{setting.name} has no fixed default")
+    return parse_setting(setting, setting.default)
 
 
 def load_secret_key(data_dir: Path) -> str:
@@ -132,11 +208,7 @@ def load_settings(
         if raw is None:
             values[key] = None
             continue
-        raw = _expand(raw, data_dir)
-        try:
-            values[key] = setting.kind(raw)
-        except ValueError as exc:
-            raise ValueError(f"{setting.name}={raw!r} is not a valid {setting.kind.__name__}") from exc
+        values[key] = parse_setting(setting, _expand(raw, data_dir))
     values["DATA_DIR"] = str(data_dir)
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = load_secret_key(data_dir)

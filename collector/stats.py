@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from collector.clips import LIVE
 from collector.models import Campaign, Clip
+from collector.votes import STATUS
 
 
 def campaign_stats(session: Session, campaign: Campaign) -> dict[str, Any]:
     """Return per-keyword clip, validated and target counts, the speaker count and the hours recorded."""
-    validated = func.sum(case((Clip.status == "validated", 1), else_=0))
+    validated = func.sum(case((STATUS == "validated", 1), else_=0))
     per_keyword = {
         keyword_id: (clips, int(valid or 0))
         for keyword_id, clips, valid in session.execute(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 from tqdm import tqdm
 
@@ -23,7 +23,7 @@ from collector.blobs import BlobNotFound, BlobStore
 from collector.clips import LIVE, live_clip_ids
 from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Release, ReleaseClip
 from collector.privacy import pseudonym_key, speaker_id
-from collector.votes import DECISION_STATUS
+from collector.votes import STATUS, clip_status
 from curation.datasheet import attribution_markdown, datasheet_markdown
 from curation.release_format import (
     ATTRIBUTION,
@@ -250,9 +250,8 @@ def select_clips(
     session: Session, campaign: Campaign, licenses: set[str], validated_only: bool
 ) -> list[Clip]:
     """Return the releasable clips in a stable order: consent not withdrawn, licence allowed, not rejected."""
-    # A curator's decision overrides the votes (DESIGN §6): "reject" always drops a clip, "approve" keeps it.
-    approved = Clip.curator_decision == "approve"
-    judged = Clip.status == "validated" if validated_only else Clip.status != "invalidated"
+    # the status as it stands: a curator's decision overrides the votes (DESIGN §6)
+    judged = STATUS == "validated" if validated_only else STATUS != "invalidated"
     query = (
         select(Clip)
         .join(Consent, Clip.consent_id == Consent.id)
@@ -263,8 +262,7 @@ def select_clips(
             Consent.withdrawn_at.is_(None),
             Contributor.erased_at.is_(None),
             Consent.license.in_(sorted(licenses)),
-            or_(Clip.curator_decision.is_(None), Clip.curator_decision != "reject"),
-            or_(approved, judged),
+            judged,
         )
         .options(joinedload(Clip.keyword), joinedload(Clip.consent),
                  joinedload(Clip.contributor).joinedload(Contributor.demographics))
@@ -304,7 +302,7 @@ def clip_row(entry: Entry, campaign: Campaign) -> dict[str, str]:
         "age": _field(demographics, "age"), "gender": _field(demographics, "gender"),
         "accent": _field(demographics, "accent"), "language": campaign.language,
         "up_votes": str(clip.up_votes), "down_votes": str(clip.down_votes),
-        "status": DECISION_STATUS.get(clip.curator_decision or "", clip.status),
+        "status": clip_status(clip),
         "duration_ms": str(clip.duration_ms), "snr_db": f"{clip.snr_db:.1f}",
         "rms_dbfs": f"{clip.rms_dbfs:.1f}", "sha256": clip.sha256, "source": clip.source,
     }

@@ -30,7 +30,7 @@ update_package_lists() {
 }
 
 debs=(ffmpeg espeak-ng sox libsndfile1 libportaudio2)
-[[ ",$extras," == *",dev,"* ]] && debs+=(chromium)
+[[ ",$extras," == *",dev,"* ]] && debs+=(chromium redis-server)  # redis: the shared rate-limit tests
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

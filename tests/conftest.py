@@ -109,6 +109,9 @@ def make_test_app(tmp_path, database_url: str, storage_url: str | None = None, *
         "STORAGE_URL": storage_url or f"file://{tmp_path / 'blobs'}",
         "S3_ENDPOINT_URL": os.environ.get("WORDCROWD_TEST_S3_ENDPOINT"),
         "SECRET_KEY": SECRET,
+        # a test crowd is minutes old: every vote counts unless a test asks for the voter rule's thresholds
+        "VOTER_MIN_AGE_HOURS": 0,
+        "VOTER_MIN_CLIPS": 0,
         **overrides,
     }
     return create_app(config)

@@ -247,3 +247,27 @@ def test_my_consent_is_not_current_once_the_campaign_text_changes(app, client, c
         session.commit()
     [entry] = my_consents(client, auth)
     assert (entry["consent_version"], entry["current"]) == (licenses.CURRENT_CONSENT_VERSION, False)
+
+
+def test_error_messages_cut_echoed_values(client):
+    """A megabyte of input never comes back in an error: every echoed value is cut by one helper."""
+    from api_helpers import SLUG, enrol, make_campaign
+
+    from collector.errors import ECHO_MAX_CHARS
+
+    make_campaign(client.application)
+    auth, huge = enrol(client), "x" * (1 << 20)
+    version = client.get(f"/api/v1/campaigns/{SLUG}/consent").json["version"]
+    answers = {
+        "license_not_allowed": client.post(f"/api/v1/campaigns/{SLUG}/consent", headers=auth, json={
+            "consent_version": version, "license": huge, "age_confirmed": True}),
+        "consent_version_outdated": client.post(f"/api/v1/campaigns/{SLUG}/consent", headers=auth, json={
+            "consent_version": huge, "license": "CC0-1.0", "age_confirmed": True}),
+        "validation_error": client.put("/api/v1/contributors/me/profile", headers=auth, json={huge: "x"}),
+        "campaign_not_found": client.get(f"/api/v1/campaigns/{'y' * 4000}/consent"),
+    }
+    for code, answer in answers.items():
+        assert answer.json["error"]["code"] == code, answer.json
+        assert len(answer.json["error"]["message"]) < ECHO_MAX_CHARS + 200, code
+        message = answer.json["error"]["message"]
+        assert "x" * ECHO_MAX_CHARS + "…" in message or "y" * ECHO_MAX_CHARS + "…" in message, message

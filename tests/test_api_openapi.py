@@ -87,3 +87,22 @@ def test_malformed_json_is_invalid_json(client, body):
     answer = client.put("/api/v1/contributors/me/profile", headers={"Authorization": f"Bearer {token}"},
                         data=body.encode("latin-1"), content_type="application/json")
     assert_error(answer, 400, "invalid_json")
+
+
+def test_quality_schema_is_derived_from_the_quality_record(client):
+    """Every metric of metrics.Quality, with its JSON type and meaning; nothing guessed from names."""
+    import dataclasses
+    import typing
+
+    from collector.metrics import Quality
+    from collector.models import Clip
+
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Quality"]
+    kinds = {bool: "boolean", int: "integer", float: "number"}
+    hints = typing.get_type_hints(Quality)
+    fields = [f.name for f in dataclasses.fields(Quality)]
+    assert set(schema["properties"]) == set(fields) and schema["required"] == fields
+    for name in fields:
+        assert schema["properties"][name]["type"] == kinds[hints[name]], name
+        assert schema["properties"][name]["description"], name
+        assert Clip.__table__.columns[name].type.python_type is hints[name], name

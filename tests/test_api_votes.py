@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from api_helpers import SLUG, assert_error, contributor, count, make_campaign, uploaded
+from api_helpers import SLUG, assert_error, contributor, count, enrol, make_campaign, uploaded
 from sqlalchemy import select
 
-from collector.db import get_session
-from collector.models import Clip, Vote
-from collector.votes import status_from_votes
+from collector.db import get_engine, get_session
+from collector.models import Clip, Contributor, Curator, Vote, utcnow
+from collector.privacy import token_hash
+from collector.settings import setting_default
+from collector.votes import decide, recount_status, status_from_votes
+from tests.conftest import make_test_app
 
 
 @pytest.fixture
@@ -140,3 +145,77 @@ def test_vote_reason_is_stored(app, client, campaign):
     with app.app_context():
         stored = get_session().scalars(select(Vote)).one()
         assert (stored.valid, stored.reason) == (False, "not_speech")
+
+
+def test_voting_needs_a_consent_in_force_for_the_clips_campaign(app, client, campaign):
+    make_campaign(app, "other", ("up", "down"))
+    owner, outsider, elsewhere = contributor(client), enrol(client), contributor(client, "other")
+    clip_id = uploaded(client, owner, "yes", seed=29)
+    assert_error(vote(client, outsider, clip_id, False, "noise"), 403, "consent_required")
+    assert_error(vote(client, elsewhere, clip_id, False, "noise"), 403, "consent_required")
+    assert count(app, Vote) == 0 and stored_clip(app, clip_id) == ("pending", 0, 0)
+
+
+@pytest.fixture
+def voter_rule_app(tmp_path, db_url):
+    """An app with the voter rule's production thresholds (the settings' defaults)."""
+    app = make_test_app(tmp_path, db_url, VOTER_MIN_AGE_HOURS=setting_default("VOTER_MIN_AGE_HOURS"),
+                        VOTER_MIN_CLIPS=setting_default("VOTER_MIN_CLIPS"))
+    make_campaign(app)
+    yield app
+    with app.app_context():
+        get_engine().dispose()
+
+
+def _age(app, auth, hours: float) -> None:
+    """Make the contributor with this token look enrolled `hours` ago."""
+    with app.app_context():
+        session = get_session()
+        token = auth["Authorization"].split()[1]
+        voter = session.scalar(select(Contributor).where(Contributor.token_hash == token_hash(token)))
+        voter.created_at = utcnow() - timedelta(hours=hours)
+        session.commit()
+
+
+def test_fresh_voters_cannot_flip_a_status_but_established_ones_can(voter_rule_app):
+    app, client = voter_rule_app, voter_rule_app.test_client()
+    owner, fresh = contributor(client), [contributor(client), contributor(client)]
+    target, other = uploaded(client, owner, "yes", seed=30), uploaded(client, owner, "no", seed=31)
+    for voter in fresh:  # two brand-new tokens say "no": stored, but the clip stays pending
+        assert vote(client, voter, target, False, "noise").status_code == 201
+    assert stored_clip(app, target) == ("pending", 0, 0) and count(app, Vote) == 2
+    established = [contributor(client), contributor(client)]
+    for index, voter in enumerate(established):
+        for seed in range(3):
+            uploaded(client, voter, "stop", seed=40 + 3 * index + seed)
+    old_but_idle = contributor(client)
+    for voter in [*established, old_but_idle]:
+        _age(app, voter, 25)
+    assert vote(client, old_but_idle, other, False, "noise").status_code == 201  # old, but no clips
+    assert stored_clip(app, other) == ("pending", 0, 0)
+    for voter in established:
+        assert vote(client, voter, target).status_code == 201
+    assert stored_clip(app, target) == ("validated", 2, 0)
+    with app.app_context():
+        assert sorted(v.counted for v in get_session().scalars(select(Vote))) == [False] * 3 + [True] * 2
+
+
+def test_a_curators_decision_is_final_and_recount_follows_removed_votes(app, client, campaign):
+    owner, voters = contributor(client), [contributor(client) for _ in range(3)]
+    clip_id = uploaded(client, owner, "yes", seed=32)
+    for voter in voters[:2]:
+        vote(client, voter, clip_id, False, "noise")
+    assert stored_clip(app, clip_id) == ("invalidated", 0, 2)
+    with app.app_context():  # what erasing a voter does: their votes go, the status is recounted
+        session = get_session()
+        clip = session.scalar(select(Clip).where(Clip.public_id == clip_id))
+        session.delete(session.scalars(select(Vote).where(Vote.clip_id == clip.id)).first())
+        session.flush()
+        assert recount_status(session, clip) == "pending"
+        curator = Curator(username="cura", password_hash="not-used-here")
+        session.add(curator)
+        session.flush()
+        assert decide(session, clip, curator, "approve", "clear 'yes'") == "validated"
+        session.commit()
+    vote(client, voters[2], clip_id, False, "noise")
+    assert stored_clip(app, clip_id) == ("validated", 0, 2)
