@@ -165,14 +165,14 @@ def test_erasure_wins_over_a_vote_in_flight(app, client, campaign, monkeypatch):
 
     owner, voter = contributor(client), contributor(client)
     clip_id = uploaded(client, owner, "yes", 10)
-    real_check = collector.votes.check_vote
+    real_counts = collector.votes.vote_counts
 
-    def check_while_erasing(*args, **kwargs):
+    def count_while_erasing(*args, **kwargs):  # after the voter's consent was checked, before the insert
         with app.app_context():
             assert app.test_client().delete("/api/v1/contributors/me", headers=voter).status_code == 204
-        return real_check(*args, **kwargs)
+        return real_counts(*args, **kwargs)
 
-    monkeypatch.setattr(collector.votes, "check_vote", check_while_erasing)
+    monkeypatch.setattr(collector.votes, "vote_counts", count_while_erasing)
     answer = client.post(f"/api/v1/clips/{clip_id}/votes", headers=voter, json={"valid": True})
     assert_error(answer, 401, "invalid_token")
     assert count(app, Vote) == 0
