@@ -23,7 +23,8 @@ from simulation.plan import CrowdSpec, plan_takes  # noqa: E402
 from simulation.takes import CLEAN, DEFECTS, TakePlan, render  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
-SNR_BANDS_DB = ((5, 10), (10, 15), (15, 20), (20, 30), (30, 40.01))
+SNR_BANDS_DB = ((-5, 0), (0, 5), (5, 10), (10, 15), (15, 20), (20, 30), (30, 40.01))
+TOTALS_DB = (5, 10)  # summary rows: every clean take at or above these
 # what counts as "caught" for each defect ingestion can see
 CAUGHT = {
     "silence": lambda outcome: outcome[0] == "reject",
@@ -64,9 +65,11 @@ def clean_table(rows: list[tuple[TakePlan, tuple]]) -> list[str]:
     for plan, result in rows:
         if plan.defect == CLEAN:
             bands[band_of(plan.snr_db)].append(result)
-            bands["all ≥ 10 dB" if plan.snr_db >= 10 else "5–10 dB only"].append(result)
+            for low in TOTALS_DB:
+                if plan.snr_db >= low:
+                    bands[f"all ≥ {low} dB"].append(result)
             bands["all"].append(result)
-    order = [band_of(low) for low, _ in SNR_BANDS_DB] + ["all ≥ 10 dB", "all"]
+    order = [band_of(low) for low, _ in SNR_BANDS_DB] + [f"all ≥ {low} dB" for low in TOTALS_DB] + ["all"]
     for label in order:
         results = bands.get(label, [])
         if not results:

@@ -92,6 +92,17 @@ def test_bad_options_are_one_line_errors(args: list[str], message: str) -> None:
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
+def test_every_option_is_in_the_readme_and_in_docs() -> None:
+    from simulation.cli import simulate
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "README.md").read_text().splitlines()
+    row = next(line for line in lines if "`wordcrowd simulate" in line)
+    guide = (root / "docs" / "simulate.md").read_text()
+    for option in (opt for param in simulate.params for opt in param.opts if opt != "--help"):
+        assert f"`{option}`" in row and f"`{option}" in guide, option
+
+
 def test_an_unreachable_server_is_a_one_line_error() -> None:
     result = CliRunner().invoke(main, ["simulate", "--speakers", "1", "--server",
                                        f"http://127.0.0.1:{free_port()}", "--quiet"])
