@@ -125,8 +125,9 @@ def main() -> None:
     print(f"seed {args.seed}, pool {args.pool}, {args.speakers} speakers, {len(plans)} takes, "
           f"defect rate {args.defect_rate}, SNR {args.snr} dB; {time.perf_counter() - started:.0f} s\n")
     print("\n".join(clean_table(rows)))
-    print()
-    print("\n".join(defect_table(rows)))
+    if any(plan.defect != CLEAN for plan in plans):
+        print()
+        print("\n".join(defect_table(rows)))
 
 
 if __name__ == "__main__":
