@@ -20,6 +20,7 @@ from simulation.voices import VOICE_POOLS
 
 
 def _snr_range(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, float]:
+    """Parse LOW:HIGH dB."""
     try:
         low, high = (float(part) for part in value.split(":"))
     except ValueError:
@@ -30,6 +31,7 @@ def _snr_range(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
 
 
 def _defect_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of defect names."""
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     unknown = [name for name in names if name not in DEFECTS]
     if unknown:
@@ -38,6 +40,7 @@ def _defect_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
 
 
 def _environment(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """Parse WORDCROWD_NAME=VALUE settings for the local collector."""
     pairs = {}
     for item in values:
         name, sep, value = item.partition("=")
@@ -48,6 +51,7 @@ def _environment(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 
 
 def _progress(quiet: bool) -> Any:
+    """Return a progress-bar wrapper for iterables (silent with --quiet)."""
     from tqdm import tqdm
 
     return lambda iterable, **kwargs: tqdm(iterable, disable=quiet, file=sys.stderr, **kwargs)

@@ -92,6 +92,7 @@ class ApiClient:
 
 
 def _json(raw: bytes) -> dict | None:
+    """Parse a JSON object body, or return None."""
     try:
         body = json.loads(raw) if raw else None
     except ValueError:

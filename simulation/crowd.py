@@ -69,6 +69,7 @@ class CrowdRun:
             return [f.result() for f in self.progress(as_completed(futures), total=len(futures), desc=label)]
 
     def _write(self, record: dict[str, Any]) -> None:
+        """Write one ground-truth record as a JSON line."""
         if self.truth is not None:
             self.truth.write(json.dumps(record, sort_keys=True) + "\n")
 

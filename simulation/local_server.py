@@ -47,6 +47,7 @@ def server_environment(data_dir: Path, extra: Mapping[str, str]) -> dict[str, st
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Poll the API until it answers; raise if the server exits or never answers."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -61,6 +62,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """Stop the server gracefully, killing it after STOP_TIMEOUT_S."""
     process.terminate()
     try:
         process.wait(STOP_TIMEOUT_S)

@@ -90,12 +90,14 @@ def _speaker_for(keyword: str, crowd: list[Speaker], skews: tuple[Skew, ...],
 
 
 def _defect_for(spec: CrowdSpec, rng: np.random.Generator) -> str:
+    """Draw the defect of one take (CLEAN for most)."""
     if spec.defects and rng.random() < spec.defect_rate:
         return str(rng.choice(spec.defects))
     return CLEAN
 
 
 def _spoken(keyword: str, defect: str, keywords: tuple[str, ...], rng: np.random.Generator) -> str:
+    """Return the word actually said for a take of `keyword` with this defect."""
     if defect in ("silence", "noise_only"):
         return ""
     if defect == "wrong_word":
