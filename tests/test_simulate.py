@@ -162,3 +162,11 @@ def test_a_crowd_through_a_served_collector_matches_its_ground_truth(tmp_path: P
     assert votes and store["votes"] == sum(v["http_status"] == 201 for v in votes)
     for vote in votes:
         assert vote["valid"] == (vote["defect"] in ("clean", "duplicate", "near_duplicate"))
+
+
+def test_a_server_with_production_limits_ends_the_run_with_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "simulate", "--serve", "--data-dir", str(tmp_path / "data"), "--serve-env",
+        "WORDCROWD_RATELIMIT_CONTRIBUTORS=2 per hour", "--speakers", "3", "--takes", "1", "--quiet"])
+    assert result.exit_code == 1 and "rate-limits POST /contributors" in result.output
+    assert "docs/simulate.md" in result.output and "Traceback" not in result.output
