@@ -110,7 +110,9 @@ def test_a_tone_is_not_speech() -> None:
 def test_clean_words_are_accepted_without_flags(word: str, voice: str) -> None:
     clip = ingest(speech_wav(word, voice=voice, amplitude=100))
     assert clip.verdict == "accept" and clip.flags == [], clip.quality
-    assert clip.quality.snr_db > 30
+    # the SNR is estimated in the speech band (above q.SPEECH_BAND_HZ), where a voice has less of its energy
+    # than white noise: ~29 dB here where the broadband estimate read ~43
+    assert clip.quality.snr_db > 25
 
 
 # --- review flags on real recordings ------------------------------------------------------------------------
@@ -144,14 +146,21 @@ def test_dc_offset_is_flagged() -> None:
     assert clip.quality.dc_offset == pytest.approx(0.05, abs=0.002)
 
 
-def test_noisy_word_is_low_snr() -> None:
+# The SNR flags were 20 / 10 dB [senselab] and flagged 34 % of clean simulated takes at 10-40 dB; they are
+# now 10 / 6 dB in the speech band (docs/quality.md), so a word 14 dB over white noise is no longer flagged.
+def test_noisy_but_clear_word_is_accepted_without_flags() -> None:
     clip = ingest(speech_wav("yes", amplitude=100, noise_db=-30))
-    assert clip.flags == ["low_snr"] and 10 <= clip.quality.snr_db < 20
+    assert clip.flags == [] and q.LOW_SNR_DB <= clip.quality.snr_db < 20
+
+
+def test_noisy_word_is_low_snr() -> None:
+    clip = ingest(speech_wav("yes", amplitude=100, noise_db=-20))
+    assert clip.flags == ["low_snr"] and q.VERY_LOW_SNR_DB <= clip.quality.snr_db < q.LOW_SNR_DB
 
 
 def test_very_noisy_word_is_very_low_snr() -> None:
-    clip = ingest(speech_wav("yes", amplitude=100, noise_db=-20))
-    assert clip.flags == ["very_low_snr"] and clip.quality.snr_db < 10
+    clip = ingest(speech_wav("yes", amplitude=100, noise_db=-17))
+    assert clip.flags == ["very_low_snr"] and clip.quality.snr_db < q.VERY_LOW_SNR_DB
 
 
 @pytest.mark.parametrize("level", [0.012, 0.03, 0.3])  # peaks about -38, -30 and -10 dBFS
@@ -179,9 +188,9 @@ def test_good_metrics_pass_every_rule() -> None:
 @pytest.mark.parametrize("change, flags", [
     ({"clipped_fraction": 1e-4}, []),
     ({"clipped_fraction": 2e-4}, ["clipping"]),
-    ({"snr_db": 20.0}, []),
-    ({"snr_db": 19.9}, ["low_snr"]),
-    ({"snr_db": 9.9}, ["very_low_snr"]),
+    ({"snr_db": q.LOW_SNR_DB}, []),  # the thresholds tuned on a simulated crowd (docs/quality.md)
+    ({"snr_db": q.LOW_SNR_DB - 0.1}, ["low_snr"]),
+    ({"snr_db": q.VERY_LOW_SNR_DB - 0.1}, ["very_low_snr"]),
     ({"speech_at_edge": True}, ["cut_off"]),
     ({"speech_segments": 2}, ["extra_speech"]),
     ({"dc_offset": -0.011}, ["dc_offset"]),
@@ -198,7 +207,7 @@ def test_review_flags_follow_the_published_thresholds(change: dict, flags: list[
     ({"duration_ms": 15001}, "too_long"),
     ({"sample_rate_hz": 96000}, "unsupported_sample_rate"),
     ({"peak_dbfs": -40.5}, "silent"),
-    ({"speech_ms": 149}, "no_speech"),
+    ({"speech_ms": q.MIN_SPEECH_MS - 1}, "no_speech"),  # 90 ms since the crowd tuning (was 150)
     ({"peak_dbfs": -120.0, "speech_ms": 0}, "silent"),
 ])
 def test_reject_reason_follows_the_published_thresholds(change: dict, code: str) -> None:

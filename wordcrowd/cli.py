@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "train": "training.cli:train",
     "evaluate": "training.cli:evaluate",
     "firmware": "firmware.cli:firmware",
+    "simulate": "simulation.cli:simulate",
 }
 
 
