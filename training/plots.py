@@ -38,7 +38,8 @@ def plot_det_curves(curves: dict[str, list[list[float]]], chosen: dict[str, list
     axes = figure.add_subplot()
     for keyword, points in curves.items():
         # from the highest threshold down: false accepts rise as false rejects fall
-        ordered = [(fa, frr) for _, frr, fa in sorted(points, reverse=True) if frr is not None and fa is not None]
+        ordered = [(fa, frr) for _, frr, fa in sorted(points, reverse=True)
+                   if frr is not None and fa is not None]
         if ordered:
             line = axes.plot(*zip(*ordered, strict=True), marker=".", label=keyword)[0]
             if keyword in chosen:
