@@ -61,7 +61,8 @@ constexpr const char* kCategoryLabels[kCategoryCount] = {{
     {label_list},
 }};
 
-// Recognition (RecognizeCommands): average scores over a window, then threshold and suppress.
+// Recognition (RecognizeCommands): average scores over a window, then threshold and suppress; the model
+// directory's operating point (metrics.json) when it has one, else micro_speech's defaults.
 constexpr int kDetectionThreshold = {recognition.detection_threshold};  // of 255 (int8 score + 128)
 constexpr int kSuppressionMs = {recognition.suppression_ms};
 constexpr int kAverageWindowMs = {recognition.average_window_ms};

@@ -45,8 +45,13 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
 @click.option("--force", is_flag=True,
               help="Replace an existing model directory (one holding feature_params.json); nothing else.")
+@click.option("--cross-validate", "folds", type=click.IntRange(min=2),
+              help="Also train K speaker-disjoint folds and write every clip's out-of-fold probabilities to "
+                   "MODEL/oof_predictions.tsv (for `curate check`).")
+@click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --cross-validate: also write the out-of-fold predictions file here.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
-          force: bool) -> None:
+          force: bool, folds: int | None, predictions: Path | None) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
 
     Features are the TFLM micro frontend; the model is quantized to int8 and checked on the TFLM
@@ -61,6 +66,14 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
         check_model_out_dir(out_dir, force)
     except (ReleaseError, OutputDirError) as error:
         raise click.ClickException(f"{error}.") from None
+    _check_predictions_path(predictions, folds)
+    if folds:
+        from training.crossval import CrossValidationError, check_folds
+
+        try:
+            check_folds(read_release(release_dir), folds)
+        except (CrossValidationError, ReleaseError) as error:
+            raise click.ClickException(f"--cross-validate: {error}.") from None
     _quiet_tensorflow()
     from training.fit import TrainConfig
     from training.fit import train as train_model
@@ -78,10 +91,36 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     except OSError as error:
         raise click.ClickException(f"could not write {out_dir}: {error.strerror or error}.") from None
     _warn(metrics["warnings"])
+    if folds:
+        _cross_validate(release_dir, out_dir, config, folds, predictions)
     accuracy = metrics["accuracy"]["tflm"]
     click.echo(f"{out_dir}: TFLM accuracy {accuracy:.3f} on {metrics['evaluation_examples']} "
                f"{metrics['evaluation_split']} examples, {metrics['sizes']['int8_tflite_bytes']:,} bytes, "
                f"arena {metrics['sizes']['arena_bytes']:,} bytes")
+
+
+def _check_predictions_path(predictions: Path | None, folds: int | None) -> None:
+    if predictions is None:
+        return
+    if not folds:
+        raise click.UsageError("--predictions needs --cross-validate K")
+    if not predictions.resolve().parent.is_dir():
+        raise click.ClickException(f"cannot write {predictions}: {predictions.parent} is not a directory.")
+
+
+def _cross_validate(release_dir: Path, out_dir: Path, config, folds: int, predictions: Path | None) -> None:
+    from training.crossval import CrossValidationError, cross_validate
+    from training.dataset import ReleaseError
+
+    try:
+        written = cross_validate(release_dir, out_dir, config, folds, predictions,
+                                 report=lambda line: click.echo(line, err=True))
+    except (CrossValidationError, ReleaseError) as error:
+        raise click.ClickException(f"cross-validation: {error}.") from None
+    except OSError as error:
+        raise click.ClickException(f"could not write the predictions: {error.strerror or error}.") from None
+    copy = f" and {predictions}" if predictions else ""
+    click.echo(f"out-of-fold predictions: {written}{copy}", err=True)
 
 
 @click.command()
