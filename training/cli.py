@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from training.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from training.detection import DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
 
 
 def _quiet_tensorflow() -> None:
@@ -45,13 +46,16 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
 @click.option("--force", is_flag=True,
               help="Replace an existing model directory (one holding feature_params.json); nothing else.")
+@click.option("--false-accept-budget", "budget", type=click.FloatRange(min=0),
+              default=DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR, show_default=True,
+              help="False accepts per hour of non-keyword audio the operating point may allow (validation).")
 @click.option("--cross-validate", "folds", type=click.IntRange(min=2),
               help="Also train K speaker-disjoint folds and write every clip's out-of-fold probabilities to "
                    "MODEL/oof_predictions.tsv (for `curate check`).")
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False),
               help="With --cross-validate: also write the out-of-fold predictions file here.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
-          force: bool, folds: int | None, predictions: Path | None) -> None:
+          force: bool, budget: float, folds: int | None, predictions: Path | None) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
 
     Features are the TFLM micro frontend; the model is quantized to int8 and checked on the TFLM
@@ -82,7 +86,8 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     from training.quantize import QuantizationError
     from training.tflm import TflmError
 
-    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords))
+    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords),
+                         false_accept_budget_per_hour=budget)
     try:
         metrics = train_model(release_dir, out_dir, config, report=lambda line: click.echo(line, err=True),
                               force=force)
