@@ -8,6 +8,8 @@ from training.dataset import ReleaseDir, licence_counts
 from training.model_card_views import detection_section, fairness_section, percent
 from training.model_dir import CONFUSION_MATRIX_FILE, LICENCE_HEADING
 
+MOSTLY_MISSED = 0.5  # a false-reject rate above this is named among the limits
+
 
 def render_model_card(release: ReleaseDir, metrics: dict) -> str:
     """Write the model card of a model trained on a release, from its metrics."""
@@ -124,6 +126,17 @@ def _cost(metrics: dict) -> str:
             "measurement; the audio frontend is not counted).\n")
 
 
+def _missed_keywords(metrics: dict) -> str:
+    rates = (metrics.get("detection") or {}).get("at_operating_point", {})
+    missed = [label for label, row in rates.items() if (row["false_reject_rate"] or 0) > MOSTLY_MISSED]
+    if not missed:
+        return ""
+    words = ", ".join(f"`{label}`" for label in missed)
+    return (f"- In streams the recognizer misses most occurrences of {words} at the operating point: "
+            "often a model that scores a word highly only when it is centred in the window, which keeps "
+            "the one-second average low (time-shift augmentation, more data or epochs help).\n")
+
+
 def _limits_section(metrics: dict) -> str:
     examples, split = metrics["evaluation_examples"], metrics["evaluation_split"]
     fallback = "" if split == "testing" else (
@@ -131,7 +144,7 @@ def _limits_section(metrics: dict) -> str:
         + ("split: the model has seen these clips, so they overstate accuracy.\n" if split == "training"
            else "split (unseen speakers, but not a held-out test).\n"))
     return (
-        "## Limits\n\n" + fallback +
+        "## Limits\n\n" + fallback + _missed_keywords(metrics) +
         f"- Accuracy comes from {examples} examples of one release: a small test set gives a wide margin "
         "of error, and speakers, microphones and rooms outside the release may do worse.\n"
         "- False accepts per hour are counted on the release's own non-keyword audio (other words and "
