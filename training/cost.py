@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Estimate, not a measurement: CMSIS-NN int8 kernels on a Cortex-M4 (dual 16-bit SMLAD) take about
-# 1-3 cycles per multiply-accumulate once im2col, requantization and loop overheads are counted
-# (MLPerf Tiny's keyword-spotting results on M4 boards are of that order); the upper end is assumed.
+# An assumption, not a measurement: CMSIS-NN's int8 inner loops do two 16-bit MACs per SMLAD on a
+# Cortex-M4, and im2col, requantization and loop overheads add to that; 3 cycles per MAC is taken as a
+# round, deliberately unoptimistic figure. Replace it with a measurement on the board when there is one.
 CYCLES_PER_MAC = 3.0
 CLOCK_HZ = 64_000_000  # the Nano 33 BLE Sense's nRF52840 runs at 64 MHz
 TARGET = "Cortex-M4 at 64 MHz"
