@@ -226,3 +226,33 @@ def test_cross_validate_mistakes_fail_before_training(tmp_path):
     assert result.exit_code == 1 and "at least 3 speakers" in result.output and not out.exists()
     result = CliRunner().invoke(main, ["train", str(release), "--out", str(out), "--predictions", "p.tsv"])
     assert result.exit_code == 2 and "--predictions needs --cross-validate" in result.output
+
+
+def test_model_card_sections_flag_gaps_and_a_missed_budget():
+    """The card says when no threshold met the budget and flags a large fairness gap, from metrics alone."""
+    from training.model_card_views import detection_section, fairness_section
+
+    rates = {"yes": {"occurrences": 4, "false_reject_rate": 0.25, "false_accepts": 1,
+                     "false_accepts_per_hour": 36.0}}
+    metrics = {
+        "operating_point": {"recognition": Recognition(detection_threshold=254).as_dict(),
+                            "inference_interval_ms": 20, "false_accept_budget_per_hour": 0.5,
+                            "chosen_on": "validation", "non_keyword_seconds": 100.0,
+                            "false_accepts_per_hour_resolution": 36.0, "within_budget": False,
+                            "at_chosen_threshold": rates},
+        "detection": {"split": "testing", "keyword_seconds": 9.0, "non_keyword_seconds": 100.0,
+                      "at_operating_point": rates},
+        "fairness": {"split": "testing", "detection_threshold": 254, "large_gap": 0.1,
+                     "by": fairness_report(
+                         [{"path": "a.wav", "speaker_id": "a", "gender": "male_masculine"},
+                          {"path": "b.wav", "speaker_id": "b", "gender": "female_feminine"}],
+                         [("a.wav", 1.0), ("b.wav", 0.5)], [("a.wav", 0.0), ("b.wav", 0.0)])},
+    }
+    detection = detection_section(metrics)
+    assert "**254 of 255**" in detection and "no threshold met the budget" in detection
+    assert "| `yes` | 4 | 25.0 % | 1 | 36.00 |" in detection
+    fairness = fairness_section(metrics)
+    assert "**Flagged:** the accuracy gap between gender groups is large" in fairness
+    assert "false-reject-rate gap between gender" not in fairness
+    assert "| male_masculine | 1 | 100.0 % [100.0 % – 100.0 %] | 0.0 % [0.0 % – 0.0 %] |" in fairness
+    assert "No operating point was chosen" in detection_section({})

@@ -32,7 +32,7 @@ def detection_data(int8_tflite: bytes, release: ReleaseDir, labels: list[str], s
     return prepare(*split_streams(int8_tflite, release, labels, split, params, interval_ms, seed), settings)
 
 
-def choose_operating_point(data: DetectionData, labels: list[str], split: str,
+def choose_operating_point(data: DetectionData, labels: list[str], split: str, interval_ms: int,
                            budget_per_hour: float = DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR) -> dict:
     """Sweep the threshold on a split's streams; keep the lowest whose false accepts fit the budget."""
     points = sweep(data, labels)
@@ -40,8 +40,7 @@ def choose_operating_point(data: DetectionData, labels: list[str], split: str,
     hours = data.background_hours
     return {
         "recognition": replace(data.settings, detection_threshold=threshold).as_dict(),
-        "inference_interval_ms": int(data.keywords.times_ms[1] - data.keywords.times_ms[0])
-        if len(data.keywords.times_ms) > 1 else None,
+        "inference_interval_ms": interval_ms,
         "false_accept_budget_per_hour": budget_per_hour,
         "chosen_on": split,
         "non_keyword_seconds": round(hours * 3600, 1),

@@ -41,7 +41,7 @@ def release_views(int8_tflite: bytes, labels: list[str], split: str, clip_outcom
                               views.seed)
         budget = views.budget_per_hour if views.budget_per_hour is not None else \
             DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
-        section[OPERATING_POINT_KEY] = choose_operating_point(data, labels, chosen_on, budget)
+        section[OPERATING_POINT_KEY] = choose_operating_point(data, labels, chosen_on, interval_ms, budget)
         recognition = Recognition(**section[OPERATING_POINT_KEY]["recognition"])
         data = data if chosen_on == split else None
     if data is None:
