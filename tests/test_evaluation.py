@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from tests.release_fixture import write_release
+from tests.test_recognizer import READ_SCORES
 from training.crossval import predictions_tsv, speaker_folds
 from training.detection import DetectionData, at_threshold, choose_threshold, keyword_rates, prepare, sweep
 from training.evaluate import classification
 from training.fairness import NOT_GIVEN, fairness_report
 from training.model_dir import OOF_PREDICTIONS_FILE, PLOT_FILES, read_model_dir
 from training.operating_point import recorded_recognition
-from training.recognizer import DEFAULT_RECOGNITION, Recognition
+from training.recognizer import DEFAULT_RECOGNITION, Detection, Recognition
 from training.streaming import Occurrence, ScoredStream, Stream, inference_times
 from wordcrowd.cli import main
 
@@ -216,6 +219,8 @@ def test_evaluate_reports_detection_at_the_recorded_operating_point(trained):
     assert scored["detection"]["recognition"] == recorded["operating_point"]["recognition"]
     assert scored["detection"]["at_operating_point"] == recorded["detection"]["at_operating_point"]
     assert "operating_point" not in scored  # evaluate uses the model's, it does not choose another
+    assert scored["sizes"] == recorded["sizes"] and scored["cost"] == recorded["cost"]
+    assert set(scored["agreement"]) == {"float_int8_tflite", "float_tflm", "int8_tflite_tflm"}
 
 
 def test_cross_validate_mistakes_fail_before_training(tmp_path):
@@ -256,3 +261,41 @@ def test_model_card_sections_flag_gaps_and_a_missed_budget():
     assert "false-reject-rate gap between gender" not in fairness
     assert "| male_masculine | 1 | 100.0 % [100.0 % – 100.0 %] | 0.0 % [0.0 % – 0.0 %] |" in fairness
     assert "No operating point was chosen" in detection_section({})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
+def test_firmware_recognizer_agrees_on_the_model_stream(trained, tmp_path):
+    """The trained model's scores over the testing keyword stream: the generated firmware's recognizer.cpp,
+    with the model's model_settings.h (and lower thresholds), reports what training.recognizer reports."""
+    from training.dataset import read_release
+    from training.recognizer import recognize
+    from training.streaming import split_streams
+
+    release, model, _ = trained
+    sketch = tmp_path / "sketch"
+    result = CliRunner().invoke(main, ["firmware", str(model), "--target", "arduino", "--out", str(sketch)])
+    assert result.exit_code == 0, result.output
+    model_dir = read_model_dir(model)
+    keywords, _ = split_streams(model_dir.int8_tflite(), read_release(release), list(model_dir.labels),
+                                "testing", model_dir.feature_params, 20)
+    lines = "".join(f"{t} {' '.join(map(str, row))}\n"
+                    for t, row in zip(keywords.times_ms, keywords.scores, strict=True))
+    (sketch / "main.cc").write_text(READ_SCORES)
+    header = (sketch / "model_settings.h").read_text()
+    chosen = recorded_recognition(model_dir.metrics)
+    assert f"kDetectionThreshold = {chosen.detection_threshold};" in header
+    found = 0
+    for threshold in (chosen.detection_threshold, 120, 60):
+        (sketch / "model_settings.h").write_text(
+            header.replace(f"kDetectionThreshold = {chosen.detection_threshold};",
+                           f"kDetectionThreshold = {threshold};"))
+        build = ["g++", "-std=c++17", "-Wall", "-Werror", "recognizer.cpp", "main.cc", "-o", "recognize"]
+        subprocess.run(build, cwd=sketch, check=True, capture_output=True, timeout=120)
+        output = subprocess.run([str(sketch / "recognize")], input=lines, check=True, capture_output=True,
+                                text=True, timeout=60).stdout
+        from_cpp = [Detection(*map(int, line.split())) for line in output.splitlines()]
+        settings = Recognition(**{**chosen.as_dict(), "detection_threshold": threshold})
+        assert from_cpp == recognize(keywords.scores, keywords.times_ms, settings), threshold
+        found += len(from_cpp)
+    assert found >= 3  # the lower thresholds make the comparison non-trivial

@@ -125,4 +125,7 @@ def evaluate_model_dir(model_dir: Path | str, release_dir: Path | str, split: st
     features = device_features(examples.samples, model_dir.feature_params)
     views = ReleaseViews(release, model_dir.feature_params,
                          operating_point=recorded_recognition(model_dir.metrics), seed=seed)
-    return evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features), views)
+    metrics = evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features), views)
+    if isinstance(model_dir.metrics.get("sizes"), dict):  # bytes and arena as measured at training
+        metrics["sizes"] = model_dir.metrics["sizes"]
+    return metrics
