@@ -11,6 +11,7 @@ from firmware.readme import firmware_readme
 from firmware.settings_header import arena_with_margin, model_settings_header
 from firmware.size_report import model_ops, size_report
 from training.model_dir import ModelDir, read_model_dir
+from training.operating_point import recorded_recognition
 from training.output_dir import building_dir, check_output_dir, publish_dir
 
 TARGETS = ("host", "arduino")
@@ -39,7 +40,8 @@ def firmware_files(model: ModelDir, target: str, sketch_name: str = "wordcrowd_k
     files = {
         "model_data.h": model_data_header(),
         "model_data.cc": model_data_source(flatbuffer),
-        "model_settings.h": model_settings_header(model.labels, model.feature_params, arena),
+        "model_settings.h": model_settings_header(model.labels, model.feature_params, arena,
+                                                  recorded_recognition(model.metrics)),
         MARKER_FILE: json.dumps(report, indent=2) + "\n",
         "README.md": firmware_readme(model, target, report, sketch_name),
     }

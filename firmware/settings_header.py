@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from firmware.carray import header_guard
 from training.features import DEVICE_VALUE_DIV, DEVICE_VALUE_SCALE, FeatureParams
+from training.recognizer import DEFAULT_RECOGNITION, Recognition
 
 ARENA_MARGIN_BYTES = 1024
 ARENA_ROUNDING_BYTES = 1024
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """RecognizeCommands post-processing (micro_speech's defaults until an operating point is chosen)."""
-
-    detection_threshold: int = 200  # of 255: the averaged int8 score + 128
-    suppression_ms: int = 1500
-    average_window_ms: int = 1000
-    minimum_count: int = 3
 
 
 def arena_with_margin(measured_bytes: int) -> int:
@@ -42,7 +31,7 @@ def c_string(text: str) -> str:
 
 
 def model_settings_header(labels: tuple[str, ...], params: FeatureParams, arena_bytes: int,
-                          recognition: Recognition = Recognition()) -> str:
+                          recognition: Recognition = DEFAULT_RECOGNITION) -> str:
     """Render model_settings.h for a model's labels, feature parameters and tensor arena."""
     guard = header_guard("model_settings.h")
     label_list = ",\n    ".join(c_string(label) for label in labels)
@@ -72,7 +61,8 @@ constexpr const char* kCategoryLabels[kCategoryCount] = {{
     {label_list},
 }};
 
-// Recognition (RecognizeCommands): average scores over a window, then threshold and suppress.
+// Recognition (RecognizeCommands): average scores over a window, then threshold and suppress; the model
+// directory's operating point (metrics.json) when it has one, else micro_speech's defaults.
 constexpr int kDetectionThreshold = {recognition.detection_threshold};  // of 255 (int8 score + 128)
 constexpr int kSuppressionMs = {recognition.suppression_ms};
 constexpr int kAverageWindowMs = {recognition.average_window_ms};

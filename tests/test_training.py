@@ -33,7 +33,7 @@ from training.features import (
     micro_features,
     quantize_features,
 )
-from training.model_dir import MODEL_FILES, read_model_dir
+from training.model_dir import MODEL_FILES, PLOT_FILES, read_model_dir
 from wordcrowd.cli import main
 
 BIN = Path(sys.executable).parent
@@ -154,7 +154,7 @@ def test_split_adds_ten_percent_unknown_and_silence(release):
 
 
 def test_train_writes_every_file_of_the_model_dir(model, release):
-    assert sorted(p.name for p in model.iterdir()) == sorted(MODEL_FILES)
+    assert sorted(p.name for p in model.iterdir()) == sorted(MODEL_FILES + PLOT_FILES)
     model_dir = read_model_dir(model)
     assert model_dir.labels == (SILENCE_LABEL, UNKNOWN_LABEL, "no", "stop", "yes")
     assert model_dir.feature_params == FeatureParams()
@@ -278,7 +278,7 @@ def test_train_force_replaces_a_model_dir_as_a_whole(model, tmp_path):
     (old / "notes.txt").write_text("stale")
     result = CliRunner().invoke(main, ["train", str(small), "--out", str(old), "--epochs", "1", "--force"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in old.iterdir()) == sorted(MODEL_FILES)
+    assert sorted(p.name for p in old.iterdir()) == sorted(MODEL_FILES + PLOT_FILES)
     assert read_model_dir(old).labels == (SILENCE_LABEL, UNKNOWN_LABEL, "no", "yes")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from training.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from training.detection import DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
 
 
 def _quiet_tensorflow() -> None:
@@ -45,13 +46,23 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
 @click.option("--force", is_flag=True,
               help="Replace an existing model directory (one holding feature_params.json); nothing else.")
+@click.option("--false-accept-budget", "budget", type=click.FloatRange(min=0),
+              default=DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR, show_default=True,
+              help="False accepts per hour of non-keyword audio the operating point may allow (validation).")
+@click.option("--cross-validate", "folds", type=click.IntRange(min=2),
+              help="Also train K speaker-disjoint folds and write every clip's out-of-fold probabilities to "
+                   "MODEL/oof_predictions.tsv (for `curate check`).")
+@click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --cross-validate: also write the out-of-fold predictions file here.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
-          force: bool) -> None:
+          force: bool, budget: float, folds: int | None, predictions: Path | None) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
 
     Features are the TFLM micro frontend; the model is quantized to int8 and checked on the TFLM
     interpreter. The directory holds model.keras, float.tflite, int8.tflite, labels.txt,
-    feature_params.json, metrics.json and model_card.md.
+    feature_params.json, metrics.json, model_card.md, confusion_matrix.png and det_curve.png.
+    The recognizer's threshold is chosen on validation streams for at most 0.5 false accepts per hour
+    and recorded in metrics.json (operating_point) for the firmware.
     """
     from training.dataset import ReleaseError, choose_labels, read_release
     from training.output_dir import OutputDirError, check_model_out_dir
@@ -61,13 +72,22 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
         check_model_out_dir(out_dir, force)
     except (ReleaseError, OutputDirError) as error:
         raise click.ClickException(f"{error}.") from None
+    _check_predictions_path(predictions, folds)
+    if folds:
+        from training.crossval import CrossValidationError, check_folds
+
+        try:
+            check_folds(read_release(release_dir), folds)
+        except (CrossValidationError, ReleaseError) as error:
+            raise click.ClickException(f"--cross-validate: {error}.") from None
     _quiet_tensorflow()
     from training.fit import TrainConfig
     from training.fit import train as train_model
     from training.quantize import QuantizationError
     from training.tflm import TflmError
 
-    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords))
+    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords),
+                         false_accept_budget_per_hour=budget)
     try:
         metrics = train_model(release_dir, out_dir, config, report=lambda line: click.echo(line, err=True),
                               force=force)
@@ -78,10 +98,36 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     except OSError as error:
         raise click.ClickException(f"could not write {out_dir}: {error.strerror or error}.") from None
     _warn(metrics["warnings"])
+    if folds:
+        _cross_validate(release_dir, out_dir, config, folds, predictions)
     accuracy = metrics["accuracy"]["tflm"]
     click.echo(f"{out_dir}: TFLM accuracy {accuracy:.3f} on {metrics['evaluation_examples']} "
                f"{metrics['evaluation_split']} examples, {metrics['sizes']['int8_tflite_bytes']:,} bytes, "
                f"arena {metrics['sizes']['arena_bytes']:,} bytes")
+
+
+def _check_predictions_path(predictions: Path | None, folds: int | None) -> None:
+    if predictions is None:
+        return
+    if not folds:
+        raise click.UsageError("--predictions needs --cross-validate K")
+    if not predictions.resolve().parent.is_dir():
+        raise click.ClickException(f"cannot write {predictions}: {predictions.parent} is not a directory.")
+
+
+def _cross_validate(release_dir: Path, out_dir: Path, config, folds: int, predictions: Path | None) -> None:
+    from training.crossval import CrossValidationError, cross_validate
+    from training.dataset import ReleaseError
+
+    try:
+        written = cross_validate(release_dir, out_dir, config, folds, predictions,
+                                 report=lambda line: click.echo(line, err=True))
+    except (CrossValidationError, ReleaseError) as error:
+        raise click.ClickException(f"cross-validation: {error}.") from None
+    except OSError as error:
+        raise click.ClickException(f"could not write the predictions: {error.strerror or error}.") from None
+    copy = f" and {predictions}" if predictions else ""
+    click.echo(f"out-of-fold predictions: {written}{copy}", err=True)
 
 
 @click.command()
@@ -90,7 +136,10 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
 @click.option("--split", type=click.Choice(["testing", "validation", "training"]), default="testing",
               show_default=True, help="Which split of the release to score.")
 def evaluate(model_dir: Path, release_dir: Path, split: str) -> None:
-    """Score MODEL_DIR on a split of RELEASE_DIR: float, int8 TFLite and TFLM accuracy, as JSON.
+    """Score MODEL_DIR on a split of RELEASE_DIR, as JSON.
+
+    Float, int8 TFLite and TFLM accuracy, precision/recall and confusion matrix; false rejects and false
+    accepts per hour on streams at the model's operating point; fairness per group; compute cost.
 
     The release may be newer than the one the model was trained on; its speaker-disjoint splits stay
     stable as data grows, so the testing split still holds only unseen speakers.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from training.dataset import Examples
-from training.features import quantize_features
+from training.dataset import SILENCE_LABEL, Examples, ReleaseDir
+from training.features import FeatureParams, quantize_features
 from training.quantize import tflite_scores
+from training.recognizer import Recognition
 from training.tflm import tflm_scores, top1_agreement
 
 # Below this many examples an accuracy near 0.9 has a 95 % interval of about ±9 points or wider
@@ -39,9 +41,39 @@ def accuracy(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(np.argmax(scores, axis=1) == labels))
 
 
+@dataclass(frozen=True)
+class ReleaseViews:
+    """What the views beyond accuracy need: the release, the features, where plots go, the operating point.
+
+    Without an operating point one is chosen on the validation streams for the false-accept budget.
+    """
+
+    release: ReleaseDir
+    params: FeatureParams
+    plots_dir: Path | None = None
+    operating_point: Recognition | None = None
+    budget_per_hour: float | None = None
+    seed: int = 0
+
+
+def classification(scores: np.ndarray, truth: np.ndarray, labels: list[str]) -> dict:
+    """Confusion matrix (rows true, columns predicted) and per-class precision and recall."""
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    if len(truth):
+        np.add.at(matrix, (truth, np.argmax(scores, axis=1)), 1)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    return {"matrix": matrix.tolist(), "per_class": {
+        label: {"precision": float(matrix[i, i] / predicted[i]) if predicted[i] else None,
+                "recall": float(matrix[i, i] / actual[i]) if actual[i] else None}
+        for i, label in enumerate(labels)}}
+
+
 def evaluate(model: keras.Model, int8_tflite: bytes, labels: list[str],
-             split: tuple[str, Examples, np.ndarray]) -> dict:
-    """Score one split with all three runtimes; accuracy overall and per class, and TFLM/TFLite agreement."""
+             split: tuple[str, Examples, np.ndarray], views: ReleaseViews | None = None) -> dict:
+    """Score one split with all three runtimes; accuracy overall and per class, and TFLM/TFLite agreement.
+
+    With views, also the detection view, operating point, fairness, compute cost and plots (training.views).
+    """
     name, examples, features = split
     quantized = quantize_features(features)
     scores = {
@@ -49,20 +81,34 @@ def evaluate(model: keras.Model, int8_tflite: bytes, labels: list[str],
         "int8_tflite": tflite_scores(int8_tflite, quantized),
         "tflm": tflm_scores(int8_tflite, quantized),
     }
+    confusion = classification(scores["tflm"], examples.labels, labels)
     per_class = {}
     for index, label in enumerate(labels):
         chosen = examples.labels == index
         truth = examples.labels[chosen]
         per_class[label] = {"examples": int(chosen.sum()),
-                            **{kind: accuracy(values[chosen], truth) for kind, values in scores.items()}}
-    return {
+                            **{kind: accuracy(values[chosen], truth) for kind, values in scores.items()},
+                            **confusion["per_class"][label]}
+    metrics = {
         "evaluation_split": name,
         "evaluation_examples": len(examples),
         "accuracy": {kind: accuracy(s, examples.labels) for kind, s in scores.items()},
         "per_class": per_class,
+        "confusion_matrix": {"runtime": "tflm", "labels": list(labels), "matrix": confusion["matrix"]},
         "tflm_tflite_agreement": top1_agreement(scores["tflm"], scores["int8_tflite"]),
+        "agreement": {"float_int8_tflite": top1_agreement(scores["float"], scores["int8_tflite"]),
+                      "float_tflm": top1_agreement(scores["float"], scores["tflm"]),
+                      "int8_tflite_tflm": top1_agreement(scores["int8_tflite"], scores["tflm"])},
         "warnings": evaluation_warnings(name, len(examples)),
     }
+    if views is not None:
+        from training.views import release_views
+
+        correct = np.argmax(scores["tflm"], axis=1) == examples.labels
+        clip_outcomes = [(path, float(ok)) for path, ok in zip(examples.paths, correct, strict=True)
+                         if path != SILENCE_LABEL]
+        metrics.update(release_views(int8_tflite, labels, name, clip_outcomes, metrics, views))
+    return metrics
 
 
 def evaluate_model_dir(model_dir: Path | str, release_dir: Path | str, split: str = "testing",
@@ -71,9 +117,15 @@ def evaluate_model_dir(model_dir: Path | str, release_dir: Path | str, split: st
     from training.dataset import build_split
     from training.features import device_features
     from training.inputs import evaluation_inputs
+    from training.operating_point import recorded_recognition
 
     model_dir, release, labels = evaluation_inputs(model_dir, release_dir, split)
     examples = build_split(release, labels, split, np.random.default_rng(seed), model_dir.feature_params)
     model = keras.models.load_model(model_dir.root / "model.keras")
     features = device_features(examples.samples, model_dir.feature_params)
-    return evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features))
+    views = ReleaseViews(release, model_dir.feature_params,
+                         operating_point=recorded_recognition(model_dir.metrics), seed=seed)
+    metrics = evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features), views)
+    if isinstance(model_dir.metrics.get("sizes"), dict):  # bytes and arena as measured at training
+        metrics["sizes"] = model_dir.metrics["sizes"]
+    return metrics

@@ -21,7 +21,8 @@ from training.dataset import (
     choose_labels,
     read_release,
 )
-from training.evaluate import evaluate
+from training.detection import DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
+from training.evaluate import ReleaseViews, evaluate
 from training.features import FeatureParams, device_features, quantize_features
 from training.model_card import render_model_card
 from training.model_dir import write_model_files
@@ -43,6 +44,7 @@ class TrainConfig:
     keywords: tuple[str, ...] | None = None
     batch_size: int = 32
     learning_rate: float = 0.001
+    false_accept_budget_per_hour: float = DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR  # for the operating point
 
 
 class EpochReport(keras.callbacks.Callback):
@@ -119,7 +121,9 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
     train_seconds = time.perf_counter() - started
     float_tflite, int8_tflite = _save_models(folder, model, splits["training"][1], config.seed, report)
     report("evaluating: Keras float, TFLite int8 and the TFLM interpreter; measuring the arena")
-    metrics = evaluate(model, int8_tflite, labels, _evaluation_split(splits))
+    metrics = evaluate(model, int8_tflite, labels, _evaluation_split(splits),
+                       ReleaseViews(release, params, plots_dir=folder, seed=config.seed,
+                                    budget_per_hour=config.false_accept_budget_per_hour))
     if metrics["evaluation_split"] != "testing":
         metrics["warnings"].insert(0, "the release's testing split has no clips of these keywords "
                                       "(too few speakers for the split rule)")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from curation.release_format import ATTRIBUTION
 from licenses import UnknownLicense, get_license
 from training.dataset import ReleaseDir, licence_counts
-from training.model_dir import LICENCE_HEADING
+from training.model_card_views import detection_section, fairness_section, percent
+from training.model_dir import CONFUSION_MATRIX_FILE, LICENCE_HEADING
+
+MOSTLY_MISSED = 0.5  # a false-reject rate above this is named among the limits
 
 
 def render_model_card(release: ReleaseDir, metrics: dict) -> str:
@@ -17,12 +20,29 @@ def render_model_card(release: ReleaseDir, metrics: dict) -> str:
         "`wordcrowd train` on micro-frontend features, quantized to int8 and checked on the TFLM "
         "interpreter. "
         f"Classes in output order: {', '.join(f'`{label}`' for label in labels)}.\n",
+        _intended_use_section(metrics),
         _data_section(release, metrics),
         _licence_section(release),
         _metrics_section(metrics),
+        detection_section(metrics),
+        fairness_section(metrics),
         _limits_section(metrics),
     ]
     return "\n".join(sections)
+
+
+def _intended_use_section(metrics: dict) -> str:
+    keywords = ", ".join(f"`{label}`" for label in metrics["labels"][2:])
+    return (
+        "## Intended use\n\n"
+        f"Spotting the spoken keywords {keywords} in a continuous 16 kHz audio stream on a microcontroller "
+        "(TFLM, e.g. the Arduino Nano 33 BLE Sense), with the firmware's post-processing at the operating "
+        "point below; a starting point for hobby, teaching and prototype devices in the campaign's "
+        "language.\n\n"
+        "Not intended for: identifying or verifying speakers, safety-critical or security controls (a "
+        "keyword can be missed or falsely heard), always-on recording, or languages, accents and devices "
+        "the data does not cover (see Fairness and Limits).\n"
+    )
 
 
 def _data_section(release: ReleaseDir, metrics: dict) -> str:
@@ -67,28 +87,54 @@ def _licence_section(release: ReleaseDir) -> str:
     )
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f} %"
-
-
 def _metrics_section(metrics: dict) -> str:
     accuracy, sizes = metrics["accuracy"], metrics["sizes"]
     per_class = "\n".join(
-        f"| `{label}` | {row['examples']} | {_percent(row['float'])} | {_percent(row['int8_tflite'])} | "
-        f"{_percent(row['tflm'])} |" for label, row in metrics["per_class"].items())
+        f"| `{label}` | {row['examples']} | {percent(row['float'])} | {percent(row['int8_tflite'])} | "
+        f"{percent(row['tflm'])} | {percent(row.get('precision'))} | {percent(row.get('recall'))} |"
+        for label, row in metrics["per_class"].items())
     return (
         f"## Metrics\n\nOn the {metrics['evaluation_split']} split "
         f"({metrics['evaluation_examples']} examples):\n\n"
         "| | float (Keras) | int8 (TFLite) | int8 (TFLM) |\n|---|---|---|---|\n"
-        f"| accuracy | {_percent(accuracy['float'])} | {_percent(accuracy['int8_tflite'])} | "
-        f"{_percent(accuracy['tflm'])} |\n\n"
-        "| class | examples | float | int8 TFLite | TFLM |\n|---|---|---|---|---|\n" + per_class + "\n\n"
-        f"TFLM and TFLite pick the same class on {_percent(metrics['tflm_tflite_agreement'])} "
-        "of the examples.\n\n"
+        f"| accuracy | {percent(accuracy['float'])} | {percent(accuracy['int8_tflite'])} | "
+        f"{percent(accuracy['tflm'])} |\n\n"
+        "| class | examples | float | int8 TFLite | TFLM | precision (TFLM) | recall (TFLM) |\n"
+        "|---|---|---|---|---|---|---|\n" + per_class + "\n\n"
+        + _agreement(metrics) + f"Confusion matrix (TFLM): `{CONFUSION_MATRIX_FILE}`.\n\n"
         f"Sizes: int8 model {sizes['int8_tflite_bytes']:,} bytes, float model "
         f"{sizes['float_tflite_bytes']:,} bytes, tensor arena {sizes['arena_bytes']:,} bytes "
-        f"({sizes['arena_measured_by']}).\n"
+        f"({sizes['arena_measured_by']}).\n" + _cost(metrics)
     )
+
+
+def _agreement(metrics: dict) -> str:
+    pairs = metrics.get("agreement") or {"int8_tflite_tflm": metrics["tflm_tflite_agreement"]}
+    names = {"float_int8_tflite": "float and int8 TFLite", "float_tflm": "float and TFLM",
+             "int8_tflite_tflm": "int8 TFLite and TFLM"}
+    return "Top-1 agreement: " + ", ".join(f"{names[pair]} {percent(value)}" for pair, value in pairs.items()
+                                           ) + " of the examples.\n\n"
+
+
+def _cost(metrics: dict) -> str:
+    cost = metrics.get("cost")
+    if not cost:
+        return ""
+    return (f"\nCompute: {cost['macs']:,} multiply-accumulates per inference; estimated "
+            f"{cost['estimated_latency_ms']} ms per inference on a {cost['target']}, assuming "
+            f"{cost['cycles_per_mac']} cycles per MAC (CMSIS-NN int8 kernels; an estimate, not a "
+            "measurement; the audio frontend is not counted).\n")
+
+
+def _missed_keywords(metrics: dict) -> str:
+    rates = (metrics.get("detection") or {}).get("at_operating_point", {})
+    missed = [label for label, row in rates.items() if (row["false_reject_rate"] or 0) > MOSTLY_MISSED]
+    if not missed:
+        return ""
+    words = ", ".join(f"`{label}`" for label in missed)
+    return (f"- In streams the recognizer misses most occurrences of {words} at the operating point: "
+            "often a model that scores a word highly only when it is centred in the window, which keeps "
+            "the one-second average low (time-shift augmentation, more data or epochs help).\n")
 
 
 def _limits_section(metrics: dict) -> str:
@@ -98,11 +144,15 @@ def _limits_section(metrics: dict) -> str:
         + ("split: the model has seen these clips, so they overstate accuracy.\n" if split == "training"
            else "split (unseen speakers, but not a held-out test).\n"))
     return (
-        "## Limits\n\n" + fallback +
+        "## Limits\n\n" + fallback + _missed_keywords(metrics) +
         f"- Accuracy comes from {examples} examples of one release: a small test set gives a wide margin "
         "of error, and speakers, microphones and rooms outside the release may do worse.\n"
-        "- No fairness breakdown (per age, gender, accent) and no operating-point calibration yet: the "
-        "firmware uses micro_speech's defaults (threshold 200 of 255, 1 s average, 1.5 s suppression).\n"
+        "- False accepts per hour are counted on the release's own non-keyword audio (other words and "
+        "background noise), minutes rather than hours: a budget under one false accept per hour then means "
+        "none were heard; "
+        "real rooms, music and conversation will trigger more.\n"
+        "- Demographic groups come only from speakers who chose to share them; groups with fewer than five "
+        "speakers are blanked in releases, so small groups are unseen here.\n"
         "- `_unknown_` only learns the release's other words; words never heard may trigger a keyword.\n"
         "- Training uses no augmentation (time shift, background mixing) yet.\n"
     )

@@ -17,6 +17,11 @@ MODEL_CARD_FILE = "model_card.md"
 INT8_MODEL_FILE = "int8.tflite"
 MODEL_FILES = ("model.keras", "float.tflite", INT8_MODEL_FILE, LABELS_FILE, FEATURE_PARAMS_FILE,
                METRICS_FILE, MODEL_CARD_FILE)
+# written by `wordcrowd train` since the detection and fairness views; optional for readers (an addition)
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+DET_CURVE_FILE = "det_curve.png"
+PLOT_FILES = (CONFUSION_MATRIX_FILE, DET_CURVE_FILE)
+OOF_PREDICTIONS_FILE = "oof_predictions.tsv"  # only with `train --cross-validate K`
 # the file that makes a directory recognisably a model directory (`train --force` replaces only those)
 MARKER_FILE = FEATURE_PARAMS_FILE
 LICENCE_HEADING = "## Data licences and attribution"
