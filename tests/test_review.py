@@ -115,7 +115,8 @@ def test_queue_puts_suspicious_clips_first_and_shows_no_identity(app, client) ->
     auth = contributor(client)
     client.put("/api/v1/contributors/me/profile", headers=auth,
                json={"age": "thirties", "gender": "female_feminine", "accent": "Lancashire"})
-    clean, flagged, split = (uploaded(client, auth, word, seed) for seed, word in enumerate(("yes", "no", "stop")))
+    clean, flagged, split = (uploaded(client, auth, word, seed)
+                             for seed, word in enumerate(("yes", "no", "stop")))
     change(app, clean, auto_verdict="accept", flags=[])
     change(app, flagged, auto_verdict="review", flags=["low_snr"])
     change(app, split, auto_verdict="accept", flags=[], up_votes=1, down_votes=1)
@@ -164,9 +165,10 @@ def test_a_rejection_needs_a_known_reason(client) -> None:
     """A reject without a reason, or with an unknown decision, is a 400 naming the field."""
     clip_id = uploaded(client, contributor(client))
     headers = logged_in(client)
-    answer = client.post(f"/review/api/clips/{clip_id}/decision", headers=headers, json={"decision": "reject"})
+    url = f"/review/api/clips/{clip_id}/decision"
+    answer = client.post(url, headers=headers, json={"decision": "reject"})
     assert answer.status_code == 400 and answer.json["error"]["message"].startswith("reason")
-    answer = client.post(f"/review/api/clips/{clip_id}/decision", headers=headers, json={"decision": "maybe"})
+    answer = client.post(url, headers=headers, json={"decision": "maybe"})
     assert answer.status_code == 400 and answer.json["error"]["message"].startswith("decision")
 
 

@@ -56,6 +56,11 @@ def playwright_driver() -> Iterator:
         yield driver
 
 
+def microphone(tmp_path: Path) -> str:
+    """A fake microphone (curators only listen; Chromium wants one all the same)."""
+    return fake_microphone(tmp_path / "mic.wav", spoken_word_with_quiet("yes"))
+
+
 def decisions(server: Server, clip_ids: list[str]) -> list[str | None]:
     """Return the curator decision of each clip, in order."""
     with Session(server.engine()) as session:
@@ -86,7 +91,7 @@ def log_in(page, server: Server, path: str) -> None:
 def test_queue_by_keyboard_whatever_was_clicked(server: Server, playwright_driver, tmp_path: Path) -> None:
     """p plays, a approves, r + digit rejects with that reason, s skips, u undoes, after any click."""
     ids = seed_other_contributor(server, CAMPAIGN, ("yes", "no", "up", "down"))
-    with launch(playwright_driver, fake_microphone(tmp_path / "mic.wav", spoken_word_with_quiet("yes"))) as browser:
+    with launch(playwright_driver, microphone(tmp_path)) as browser:
         page = new_page(browser, DESKTOP)
         log_in(page, server, f"/review/c/{CAMPAIGN}/")
         card = page.locator("body")
@@ -117,7 +122,7 @@ def test_reject_a_whole_speaker_after_seeing_the_count(server: Server, playwrigh
                                                        tmp_path: Path) -> None:
     """The speaker page shows how many clips a rejection takes, asks, then rejects them all."""
     ids = seed_other_contributor(server, CAMPAIGN, ("left", "right", "stop"))
-    with launch(playwright_driver, fake_microphone(tmp_path / "mic.wav", spoken_word_with_quiet("yes"))) as browser:
+    with launch(playwright_driver, microphone(tmp_path)) as browser:
         page = new_page(browser, DESKTOP)
         log_in(page, server, f"/review/clips/{ids[0]}/speaker")
         page.select_option("#speaker-reason", "spam")

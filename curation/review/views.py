@@ -71,7 +71,8 @@ def _local(target: str | None) -> str:
 @bp.errorhandler(CSRFError)
 def _csrf_failed(error: CSRFError) -> Response | tuple[str, int]:
     if request.path.startswith(url_for("review.campaigns") + "api/"):
-        return error_response("csrf_failed", "This request lacks the page's CSRF token; reload the page.", 400)
+        message = "This request lacks the page's CSRF token; reload the page."
+        return error_response("csrf_failed", message, 400)
     return render_template("review/message.html", message="This form has expired: reload the page."), 400
 
 
@@ -108,9 +109,8 @@ def logout() -> Response:
 @page_login_required
 def campaigns() -> str:
     """List the campaigns with how many clips wait for a curator."""
-    waiting = dict(get_session().execute(
-        select(Clip.campaign_id, func.count()).where(Clip.curator_decision.is_(None)).group_by(Clip.campaign_id)
-    ).all())
+    undecided = select(Clip.campaign_id, func.count()).where(Clip.curator_decision.is_(None))
+    waiting = dict(get_session().execute(undecided.group_by(Clip.campaign_id)).all())
     rows = get_session().scalars(select(Campaign).order_by(Campaign.slug)).all()
     return render_template("review/campaigns.html", campaigns=[(c, waiting.get(c.id, 0)) for c in rows],
                            curator=reviewer())
