@@ -217,3 +217,14 @@ def test_demographics_never_reach_a_review_page(app, client) -> None:
     with app.app_context():
         assert get_session().scalars(select(Demographics.accent)).one() == "Yorkshire"
     assert "Yorkshire" not in page
+
+
+def test_the_report_page_shows_the_campaigns_balance(client) -> None:
+    """Curators read the bias and balance report on a page; strangers are sent to the login."""
+    uploaded(client, contributor(client))
+    assert client.get("/review/c/kws/report").status_code == 303
+    logged_in(client)
+    page = client.get("/review/c/kws/report")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Bias and balance" in text and "data:image/png;base64," in text
+    assert "<style>" not in text  # the page's CSP allows no inline style

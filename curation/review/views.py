@@ -7,7 +7,17 @@ import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 
@@ -144,6 +154,23 @@ def queue_page(slug: str) -> str:
     campaign = _campaign_or_404(slug)
     config = _config(queue=url_for("review.queue_json", slug=slug))
     return render_template("review/queue.html", campaign=campaign, page_config=config, curator=reviewer())
+
+
+@bp.get("/c/<slug>/report")
+@page_login_required
+def report(slug: str) -> str:
+    """The campaign's bias and balance report, as `wordcrowd curate report` writes it."""
+    from markupsafe import Markup
+
+    from collector.privacy import speaker_id
+    from curation.report import html_report
+    from curation.report.campaign import campaign_report
+
+    campaign = _campaign_or_404(slug)
+    key = str(current_app.config["SECRET_KEY"])
+    made = campaign_report(get_session(), campaign, lambda public_id: speaker_id(key, public_id))
+    return render_template("review/report.html", campaign=campaign, curator=reviewer(),
+                           body=Markup(html_report(made, standalone=False)))
 
 
 @bp.get("/clips/<clip_id>/speaker")
