@@ -61,6 +61,9 @@ def test_measures_match_their_definitions() -> None:
     assert effective_number([97, 1, 1, 1]) == pytest.approx(1 / (0.97**2 + 3 * 0.01**2))
     assert evenness([3, 3, 3]) == pytest.approx(1) and evenness([9, 1, 0]) < 0.5
     assert independence([[50, 50], [50, 50]])["p_value"] == pytest.approx(1)
+    # scipy.stats.chi2_contingency([[30, 10], [10, 30]], correction=False): chi2 20.0, p 7.74e-06
+    assert independence([[30, 10], [10, 30]])["chi2"] == pytest.approx(20.0)
+    assert independence([[30, 10], [10, 30]])["p_value"] == pytest.approx(7.744e-06, rel=1e-3)
     assert independence([[90, 10], [10, 90]])["p_value"] < 1e-6
     assert independence([[10, 0], [20, 0]]) is None  # one column: nothing to test
 

@@ -47,7 +47,10 @@ def build_report(clips: Sequence[ReportClip], *, campaign: Mapping[str, Any],
 def keyword_section(clips: Sequence[ReportClip], targets: Mapping[str, int]) -> dict[str, Any]:
     """Clips and speakers per keyword against its target, with imbalance ratio and evenness."""
     by_clips = Counter(c.keyword for c in clips)
-    by_speakers = {word: len({c.speaker for c in clips if c.keyword == word}) for word in targets}
+    speakers = defaultdict(set)
+    for clip in clips:
+        speakers[clip.keyword].add(clip.speaker)
+    by_speakers = {word: len(speakers[word]) for word in targets}
     rows = [{"keyword": word, "clips": by_clips.get(word, 0), "speakers": by_speakers[word],
              "target": target, "progress": round(by_clips.get(word, 0) / target, 3) if target else None}
             for word, target in targets.items()]

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from collector.models import Campaign, Clip, Contributor, Vote
+from collector.models import Campaign, Clip, Consent, Contributor, Demographics, Keyword, Vote
 from curation.splits import clip_filename, which_set
 
 DEMOGRAPHIC_FIELDS = ("age", "gender", "accent", "native_language")
@@ -37,33 +37,39 @@ class ReportClip:
         return self.decision != "reject" and (self.decision == "approve" or self.status != "invalidated")
 
 
-def _demographics(clip: Clip) -> dict[str, str | None]:
-    profile = clip.contributor.demographics if clip.consent.demographics_opt_in else None
-    return {name: getattr(profile, name, None) or None for name in DEMOGRAPHIC_FIELDS}
+def _columns() -> tuple:
+    return (Keyword.word, Contributor.public_id, Clip.status, Clip.curator_decision, Clip.up_votes,
+            Clip.down_votes, Clip.flags, Consent.demographics_opt_in,
+            *(getattr(Demographics, name) for name in DEMOGRAPHIC_FIELDS),
+            *(getattr(Clip, name) for name in METRICS))
 
 
 def load_clips(session: Session, campaign: Campaign, pseudonym: Callable[[str], str]) -> list[ReportClip]:
     """Return every stored clip of the campaign as a ReportClip (pseudonym: contributor id → speaker id)."""
+    # plain rows, not ORM objects: the report reads 100,000 clips in a few seconds this way
     query = (
-        select(Clip)
+        select(*_columns())
+        .join(Keyword, Clip.keyword_id == Keyword.id)
         .join(Contributor, Clip.contributor_id == Contributor.id)
+        .join(Consent, Clip.consent_id == Consent.id)
+        .outerjoin(Demographics, Demographics.contributor_id == Contributor.id)
         .where(Clip.campaign_id == campaign.id, Contributor.erased_at.is_(None))
-        .options(joinedload(Clip.keyword), joinedload(Clip.consent),
-                 joinedload(Clip.contributor).joinedload(Contributor.demographics))
         .order_by(Clip.id)
     )
-    speakers: dict[int, str] = {}
-    records = []
-    for clip in session.scalars(query).unique():
-        if clip.contributor_id not in speakers:
-            speakers[clip.contributor_id] = pseudonym(clip.contributor.public_id)
-        speaker = speakers[clip.contributor_id]
+    speakers: dict[str, tuple[str, str]] = {}
+    records, fields = [], len(DEMOGRAPHIC_FIELDS)
+    for word, public_id, status, decision, up, down, flags, opt_in, *rest in session.execute(query):
+        if public_id not in speakers:
+            speaker = pseudonym(public_id)
+            speakers[public_id] = (speaker, which_set(clip_filename(speaker, 0)))
+        speaker, split = speakers[public_id]
+        declared = rest[:fields] if opt_in else (None,) * fields
         records.append(ReportClip(
-            keyword=clip.keyword.word, speaker=speaker, split=which_set(clip_filename(speaker, 0)),
-            status=clip.status, decision=clip.curator_decision, up_votes=clip.up_votes,
-            down_votes=clip.down_votes, flags=tuple(clip.flags or ()),
-            metrics={name: float(getattr(clip, name)) for name in METRICS},
-            demographics=_demographics(clip),
+            keyword=word, speaker=speaker, split=split, status=status, decision=decision, up_votes=up,
+            down_votes=down, flags=tuple(flags or ()), metrics=dict(zip(METRICS, map(float, rest[fields:]),
+                                                                        strict=True)),
+            demographics={name: value or None
+                          for name, value in zip(DEMOGRAPHIC_FIELDS, declared, strict=True)},
         ))
     return records
 
