@@ -87,37 +87,44 @@ def _browser_url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    help="gunicorn worker processes (default: WORDCROWD_WORKERS; 0: one per core, at least 2).",
-)
-@click.option("--dev", is_flag=True, help="Use Flask's development server (debugger, reloader) instead.")
-def serve(host: str, port: int, workers: int | None, dev: bool) -> None:
-    """Migrate the database, seed the default campaign and serve the collector."""
-    settings = _settings()
-    workers = 1 if dev else worker_count(settings["WORKERS"] if workers is None else workers)
-    problem = storage_problem(str(settings["RATELIMIT_STORAGE_URL"]), workers)
-    if problem:
-        raise click.ClickException(problem)
-    url = _migrated_url(settings)
-    with store_errors(url), session_scope(url) as session:
-        try:
-            ensure_default_campaign(session, settings["DEFAULT_CAMPAIGN"])
-        except CampaignError as exc:
-            raise click.ClickException(f"WORDCROWD_DEFAULT_CAMPAIGN: {exc}") from None
-    click.echo(f"wordcrowd collector: open {_browser_url(host, port)}")
-    if dev:
-        from collector import create_app
+def serve_command(factory: str) -> click.Command:
+    """Return a `serve` command for the app that `factory` ("module:function") builds."""
 
-        create_app().run(host=host, port=port, debug=True)
-        return
-    from collector.server import serve as serve_with_gunicorn
+    @click.command()
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+    @click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        help="gunicorn worker processes (default: WORDCROWD_WORKERS; 0: one per core, at least 2).",
+    )
+    @click.option("--dev", is_flag=True, help="Use Flask's development server (debugger, reloader) instead.")
+    def serve(host: str, port: int, workers: int | None, dev: bool) -> None:
+        """Migrate the database, seed the default campaign and serve the collector."""
+        settings = _settings()
+        workers = 1 if dev else worker_count(settings["WORKERS"] if workers is None else workers)
+        problem = storage_problem(str(settings["RATELIMIT_STORAGE_URL"]), workers)
+        if problem:
+            raise click.ClickException(problem)
+        url = _migrated_url(settings)
+        with store_errors(url), session_scope(url) as session:
+            try:
+                ensure_default_campaign(session, settings["DEFAULT_CAMPAIGN"])
+            except CampaignError as exc:
+                raise click.ClickException(f"WORDCROWD_DEFAULT_CAMPAIGN: {exc}") from None
+        click.echo(f"wordcrowd collector: open {_browser_url(host, port)}")
+        from collector.server import app_factory
+        from collector.server import serve as serve_with_gunicorn
 
-    serve_with_gunicorn(host, port, workers)
+        if dev:
+            app_factory(factory)().run(host=host, port=port, debug=True)
+            return
+        serve_with_gunicorn(host, port, workers, factory)
+
+    return serve
+
+
+serve = serve_command("collector:create_app")
 
 
 @click.group()

@@ -236,6 +236,28 @@ class Curator(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # consecutive
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CuratorDecision(Base):
+    """One curator decision on one clip, with what it replaced, so it can be audited and undone."""
+
+    __tablename__ = "curator_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    curator_id: Mapped[int] = mapped_column(ForeignKey("curators.id"), index=True)
+    batch: Mapped[str] = mapped_column(String(32), index=True)  # decisions taken in one step share it
+    decision: Mapped[str] = mapped_column(String(16))  # CURATOR_DECISIONS
+    reason: Mapped[str | None] = mapped_column(String(200))
+    previous_decision: Mapped[str | None] = mapped_column(String(16))
+    previous_curator_id: Mapped[int | None] = mapped_column(ForeignKey("curators.id"))
+    previous_reason: Mapped[str | None] = mapped_column(String(200))
+    previous_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Erasure(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 THREADS_PER_WORKER = 4  # gthread: uploads wait on disk and database, so a few threads keep a core busy
 TIMEOUT_S = 60
+COLLECTOR_APP = "collector:create_app"  # the collector alone; `wordcrowd serve` composes more on top
 
 
 def worker_count(requested: int) -> int:
@@ -39,11 +42,18 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     }
 
 
-class CollectorServer(BaseApplication):
-    """A gunicorn application serving the collector with the given options."""
+def app_factory(spec: str) -> Callable[[], Any]:
+    """Return the app factory named "module:function"."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
 
-    def __init__(self, options: dict[str, Any]) -> None:
+
+class CollectorServer(BaseApplication):
+    """A gunicorn application serving the app that `factory` ("module:function") builds."""
+
+    def __init__(self, options: dict[str, Any], factory: str = COLLECTOR_APP) -> None:
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -54,11 +64,9 @@ class CollectorServer(BaseApplication):
 
     def load(self) -> Any:
         """Build the WSGI app (in each worker, since preload is off)."""
-        from collector import create_app
-
-        return create_app()
+        return app_factory(self.factory)()
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, factory: str = COLLECTOR_APP) -> None:
     """Run gunicorn in the foreground until it is stopped."""
-    CollectorServer(gunicorn_options(host, port, workers)).run()
+    CollectorServer(gunicorn_options(host, port, workers), factory).run()

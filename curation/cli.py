@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def curate() -> None:
-    """Curate a campaign's clips: publish releases (checks, reports and imports are coming)."""
+    """Curate a campaign's clips: bias and balance reports, releases (checks and imports are coming)."""
 
 
 def _split_licenses(values: tuple[str, ...]) -> list[str]:
@@ -70,3 +70,40 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
                    f"{', '.join(summary.skipped)}", err=True)
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
                f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")
+
+
+@curate.command()
+@click.argument("slug")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for report.json and report.html (created; the two files are replaced).")
+@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON {field: {group: share}} to compare the crowd with (e.g. a census).")
+def report(slug: str, out_dir: Path, reference: Path | None) -> None:
+    """Write the bias and balance report of campaign SLUG into OUT and summarise it here."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collector.campaigns import get_campaign
+    from collector.db import session_scope
+    from collector.privacy import MissingKey
+    from collector.settings import load_settings
+    from curation.report import terminal_summary, write_report
+    from curation.report.campaign import ReportError, campaign_report, load_reference
+
+    try:
+        distribution = load_reference(reference) if reference else None
+        settings = load_settings()
+        with session_scope(str(settings["DATABASE_URL"])) as session:
+            campaign = get_campaign(session, slug)
+            if campaign is None:
+                raise ReportError(f"no campaign {slug!r}; `wordcrowd campaign list` shows them")
+            made = campaign_report(session, campaign, reference=distribution)
+        written = write_report(made, out_dir)
+    except (ReportError, ValueError, MissingKey) as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read the store ({type(exc).__name__}); is the database up and "
+                                   "migrated (`wordcrowd db upgrade`)?") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report: {exc.strerror or exc}") from None
+    click.echo(terminal_summary(made))
+    click.echo(f"wrote {', '.join(str(path) for path in written)}")

@@ -96,10 +96,15 @@ def storage_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return request.getfixturevalue("s3_url")
 
 
-def make_test_app(tmp_path, database_url: str, storage_url: str | None = None, **overrides):
-    """Create a migrated app on the given database and blob store."""
-    from collector import create_app
+def make_test_app(tmp_path, database_url: str, storage_url: str | None = None, *, composed: bool = False,
+                  **overrides):
+    """Create a migrated app on the given database and blob store (composed: with the review pages)."""
     from collector.migrate import upgrade
+
+    if composed:
+        from wordcrowd.app import create_app
+    else:
+        from collector import create_app
 
     upgrade(database_url)
     config = {

@@ -233,7 +233,7 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 30) -> requests
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+            return requests.get(url, timeout=5)
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine
             time.sleep(0.2)
     return None

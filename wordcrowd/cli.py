@@ -10,7 +10,7 @@ from wordcrowd import __version__
 
 # command name -> "module:attribute"; a command's module is imported only when it runs (or shows help)
 COMMANDS: dict[str, str] = {
-    "serve": "collector.cli:serve",
+    "serve": "wordcrowd.serve:serve",
     "db": "collector.cli:db",
     "campaign": "collector.cli:campaign",
     "curator": "collector.cli:curator",
