@@ -1,0 +1,101 @@
+"""Hostile clients against a real `wordcrowd serve` (gunicorn): slow senders and decoding bombs."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from hostile_media import channel_bomb
+from served import Served, SlowClients, consenting_token, peak_rss_bytes, serving
+from speech import speech_wav
+
+CAMPAIGN = "yes-no"
+MB = 1024 * 1024
+# docs/security.md: a worker holds ~90 MB after start; an upload at the limits costs at most ~130 MB
+# while decoding; a hostile header is refused before any of that
+WORKER_RSS_BOUND = 400 * MB
+PROMPT_S = 10  # generous: an idle server answers in milliseconds
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`wordcrowd serve` with two workers of four threads (the embedded default on this machine)."""
+    with serving(tmp_path_factory.mktemp("served"), workers=2) as served:
+        yield served
+
+
+def campaigns_answer(url: str) -> int:
+    """GET the campaign list with a generous timeout; return the status."""
+    return requests.get(f"{url}/api/v1/campaigns", timeout=PROMPT_S).status_code
+
+
+def upload(url: str, token: str, audio: bytes, filename: str = "take.wav") -> requests.Response:
+    """Upload one recording of "yes" through the HTTP API."""
+    return requests.post(f"{url}/api/v1/campaigns/{CAMPAIGN}/clips", data={"keyword": "yes"}, timeout=120,
+                         headers={"Authorization": f"Bearer {token}"}, files={"audio": (filename, audio)})
+
+
+def test_fifty_slow_header_senders_do_not_starve_a_normal_request(server: Served) -> None:
+    with SlowClients(server.port, 50):
+        time.sleep(2)  # every connection has sent its first bytes and would hold a thread
+        assert campaigns_answer(server.url) == 200
+
+
+def test_fifty_slow_body_senders_do_not_starve_a_normal_request(server: Served) -> None:
+    head = b"POST /api/v1/contributors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    with SlowClients(server.port, 50, prefix=head, request=b"x" * 1000):
+        time.sleep(2)
+        assert campaigns_answer(server.url) == 200
+
+
+def multipart(wav: bytes) -> tuple[bytes, str]:
+    """Return an upload form of "yes" with this audio: body and Content-Type."""
+    prepared = requests.Request("POST", "http://x/", data={"keyword": "yes"},
+                                files={"audio": ("take.wav", wav)}).prepare()
+    return prepared.body, prepared.headers["Content-Type"]
+
+
+def test_uploads_kept_alive_chunked_and_with_expect_continue(server: Served) -> None:
+    """Every framing reaches the app whole: several on one connection, chunked, Expect: 100-continue."""
+    token = consenting_token(server.url, CAMPAIGN)
+    auth = {"Authorization": f"Bearer {token}"}
+    clips = f"/api/v1/campaigns/{CAMPAIGN}/clips"
+    with requests.Session() as session:  # one kept-alive connection for both
+        for seed in (11, 12):
+            answer = session.post(server.url + clips, headers=auth, data={"keyword": "yes"}, timeout=60,
+                                  files={"audio": ("take.wav", speech_wav("yes", seed=seed))})
+            assert answer.status_code == 201, answer.text
+    body, content_type = multipart(speech_wav("yes", seed=13))
+    answer = requests.post(server.url + clips, data=iter([body[:1000], body[1000:]]), timeout=60,
+                           headers={**auth, "Content-Type": content_type})  # an iterator is sent chunked
+    assert answer.status_code == 201, answer.text
+    body, content_type = multipart(speech_wav("yes", seed=14))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    connection.putrequest("POST", clips)
+    for name, value in (*auth.items(), ("Content-Type", content_type), ("Content-Length", str(len(body))),
+                        ("Expect", "100-continue")):
+        connection.putheader(name, value)
+    connection.endheaders()
+    assert connection.sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # before any body byte is sent
+    connection.send(body)
+    answer = connection.getresponse()
+    assert answer.status == 201, answer.read()
+    connection.close()
+
+
+def test_concurrent_channel_bombs_keep_worker_memory_bounded(tmp_path: Path) -> None:
+    """Four 255-channel uploads at once into one worker: refused from the header, the worker stays small."""
+    bomb = channel_bomb(seconds=2.0)
+    with serving(tmp_path / "one", workers=1) as served:
+        token = consenting_token(served.url, CAMPAIGN)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: upload(served.url, token, bomb, "take.ogg"), range(4)))
+        assert [a.status_code for a in answers] == [422] * 4, answers[0].text
+        assert {a.json()["error"]["code"] for a in answers} == {"too_many_channels"}
+        peaks = [peak_rss_bytes(pid) for pid in served.worker_pids()]
+    assert max(peaks) < WORKER_RSS_BOUND, [p // MB for p in peaks]
