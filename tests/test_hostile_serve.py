@@ -24,8 +24,8 @@ PROMPT_S = 10  # generous: an idle server answers in milliseconds
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`wordcrowd serve` with two workers of four threads (the embedded default on this machine)."""
-    with serving(tmp_path_factory.mktemp("served"), workers=2) as served:
+    """`wordcrowd serve` with one worker of four threads (so every slow client lands in the same worker)."""
+    with serving(tmp_path_factory.mktemp("served"), workers=1) as served:
         yield served
 
 
@@ -47,8 +47,11 @@ def test_fifty_slow_header_senders_do_not_starve_a_normal_request(server: Served
 
 
 def test_fifty_slow_body_senders_do_not_starve_a_normal_request(server: Served) -> None:
-    head = b"POST /api/v1/contributors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
-    with SlowClients(server.port, 50, prefix=head, request=b"x" * 1000):
+    """Bodies the app reads (a profile, after the token is checked) trickle in one byte a second."""
+    token = consenting_token(server.url, CAMPAIGN)
+    head = (b"PUT /api/v1/contributors/me/profile HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + token.encode() + b"\r\nContent-Length: 1000\r\n\r\n")
+    with SlowClients(server.port, 50, prefix=head, request=b" " * 1000):
         time.sleep(2)
         assert campaigns_answer(server.url) == 200
 
@@ -95,7 +98,26 @@ def test_concurrent_channel_bombs_keep_worker_memory_bounded(tmp_path: Path) -> 
         token = consenting_token(served.url, CAMPAIGN)
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: upload(served.url, token, bomb, "take.ogg"), range(4)))
-        assert [a.status_code for a in answers] == [422] * 4, answers[0].text
-        assert {a.json()["error"]["code"] for a in answers} == {"too_many_channels"}
         peaks = [peak_rss_bytes(pid) for pid in served.worker_pids()]
     assert max(peaks) < WORKER_RSS_BOUND, [p // MB for p in peaks]
+    assert [a.status_code for a in answers] == [422] * 4, answers[0].text
+    assert {a.json()["error"]["code"] for a in answers} == {"too_many_channels"}
+
+
+def test_framing_of_buffered_requests() -> None:
+    """The event loop's framing: where a head ends, what body follows, when a chunked body is whole."""
+    from collector.buffered_worker import chunked_body_complete, frame, without_expect
+
+    head = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    assert frame(head[:-2], 100).head_end == -1
+    framing = frame(head + b"ab", 100)
+    assert (framing.head_end, framing.body_length, framing.expects_continue) == (len(head), 5, True)
+    assert frame(head, 4).hand_over_now  # larger than the app accepts: it answers 413 unread
+    assert frame(b"POST /x HTTP/1.1\r\nContent-Length: x\r\n\r\n", 100).hand_over_now  # gunicorn's 400
+    assert b"Expect" not in without_expect(head + b"hello", len(head))
+    assert without_expect(head + b"hello", len(head)).endswith(b"\r\n\r\nhello")
+    assert frame(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 100).chunked
+    assert not chunked_body_complete(b"5\r\nhello\r\n")
+    assert not chunked_body_complete(b"5\r\nhello\r\n0\r\n")
+    assert chunked_body_complete(b"5\r\nhello\r\n0\r\n\r\n")
+    assert chunked_body_complete(b"5;x=y\r\nhello\r\n0\r\nTrailer: 1\r\n\r\n")
