@@ -14,6 +14,7 @@ from collector.consents import withdraw_all
 from collector.errors import describe, validation_error
 from collector.models import Clip, Contributor, Demographics, Erasure, utcnow
 from collector.privacy import speaker_id, token_hash
+from collector.text import first_unsafe
 
 # Common Voice's demographic codes (DESIGN §7); "fourties" is their spelling, kept for compatibility
 AGES = (
@@ -44,7 +45,11 @@ def _free_text(field: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise validation_error(field, f"must be a string, not {describe(value)}.")
-    text = " ".join(value.split())  # no control characters or line breaks survive into a release
+    text = " ".join(value.split())  # tabs and line breaks become single spaces
+    unsafe = first_unsafe(text)
+    if unsafe is not None:
+        raise validation_error(field, "must not contain control or text-direction characters "
+                                      f"(U+{ord(unsafe):04X}).")
     if len(text) > MAX_ACCENT_CHARS:
         raise validation_error(field, f"must be at most {MAX_ACCENT_CHARS} characters.")
     return text or None

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from collector.blobs import BlobNotFound, BlobStore
 from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Release, ReleaseClip
 from collector.privacy import speaker_id
+from collector.text import escape_unsafe
 from collector.votes import DECISION_STATUS
 from curation.datasheet import attribution_markdown, datasheet_markdown
 from curation.splits import SPLITS, clip_filename, which_set
@@ -227,7 +228,7 @@ def clip_row(entry: Entry, campaign: Campaign) -> dict[str, str]:
 
 def _field(demographics: Any, name: str) -> str:
     value = getattr(demographics, name, None) or ""
-    return " ".join(value.split())  # free text must not break the TSV
+    return escape_unsafe(" ".join(value.split()))  # free text must not break the TSV or reorder its text
 
 
 def suppress_small_cells(entries: Sequence[Entry]) -> None:
