@@ -10,6 +10,7 @@ complete request reaches a thread, which then never waits on the network while r
 from __future__ import annotations
 
 import selectors
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Reading:
     data: bytearray = field(default_factory=bytearray)
     framing: Framing = field(default_factory=Framing)
     reserved: int = 0  # bytes of the worker's buffer budget promised to this request's body
+    scanned: int = 0  # head bytes already searched for the blank line (each byte is searched once)
     admitted: bool = False  # its reservation is counted in the worker's reserved bytes
     registered: bool = False
     continued: bool = False
@@ -181,11 +183,12 @@ class BufferedThreadWorker(ThreadWorker):
 
     def _progress(self, reading: Reading) -> None:
         if reading.framing.head_end < 0:
-            reading.framing = frame(reading.data, self.max_body_bytes)
-            if reading.framing.head_end < 0:
+            if reading.data.find(b"\r\n\r\n", max(0, reading.scanned - 3)) < 0:
+                reading.scanned = len(reading.data)
                 if len(reading.data) > MAX_HEAD_BYTES:
                     self._drop(reading, HEAD_TOO_LARGE)
                 return
+            reading.framing = frame(reading.data, self.max_body_bytes)
             self._head_arrived(reading)
         if reading.complete(self.max_body_bytes):
             self._hand_over(reading)
@@ -232,10 +235,21 @@ class BufferedThreadWorker(ThreadWorker):
 
     def _drop(self, reading: Reading, answer: bytes = b"") -> None:
         self._forget(reading)
-        if answer:
-            self._send(reading.conn, answer)
+        if answer and self._send(reading.conn, answer):
+            self._discard_unread(reading.conn)
         self.nr_conns -= 1
         reading.conn.close()
+
+    @staticmethod
+    def _discard_unread(conn) -> None:
+        """Read what already arrived, so closing sends FIN, not a reset that could destroy the answer."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            for _ in range(4):  # bounded: a client still sending fast gets its reset
+                if not conn.sock.recv(RECV_BODY_BYTES):
+                    break
+        except OSError:
+            pass  # nothing more is waiting (BlockingIOError) or the client is gone
 
     @staticmethod
     def _send(conn, answer: bytes) -> bool:
@@ -245,9 +259,9 @@ class BufferedThreadWorker(ThreadWorker):
             return False
 
     def murder_pending(self) -> None:
-        """Close requests past their deadline (all unfinished ones once the worker stops), then gthread's."""
+        """Close requests past their deadline (and, once stopping, those with no head yet), then gthread's."""
         now = time.monotonic()
         for reading in list(self.reading.values()):
-            if reading.deadline <= now or not self.alive:
+            if reading.deadline <= now or (not self.alive and reading.framing.head_end < 0):
                 self._drop(reading, TIMED_OUT)
         super().murder_pending()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,14 @@ def test_fifty_slow_body_senders_do_not_starve_a_normal_request(server: Served) 
     with SlowClients(server.port, 50, prefix=head, request=b" " * 1000):
         time.sleep(2)
         assert campaigns_answer(server.url) == 200
+
+
+def test_endless_headers_are_refused_with_431(server: Served) -> None:
+    """A head that never ends is cut off at 64 KiB, at once, without reaching a thread."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=PROMPT_S) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nX-Endless: " + b"a" * 70_000)
+        assert sock.recv(100).startswith(b"HTTP/1.1 431 ")
+    assert campaigns_answer(server.url) == 200
 
 
 def multipart(wav: bytes) -> tuple[bytes, str]:
