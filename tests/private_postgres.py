@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from served import free_port
+from tests.conftest import free_port
 
 
 def postgres_bin() -> Path | None:
