@@ -9,6 +9,7 @@ complete request reaches a thread, which then never waits on the network while r
 
 from __future__ import annotations
 
+import os
 import selectors
 import socket
 import time
@@ -16,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 
+from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 HEAD_TIMEOUT_S = 10.0  # the request line and headers must arrive within this (nginx: 60 s)
@@ -30,6 +32,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 BUFFER_BUDGET_BODIES = 4
 RECV_HEAD_BYTES = 16 * 1024  # small reads until the head is complete, so a connection holds little
 RECV_BODY_BYTES = 256 * 1024
+PREFETCH_SLICE_BYTES = 64 * 1024  # what a thread's reader gets of a buffered request per call
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
@@ -122,6 +125,37 @@ class Reading:
         return self.body_bytes() >= (framing.body_length or 0)
 
 
+class PrefetchedUnreader(SocketUnreader):
+    """gunicorn's socket reader, serving first a request the event loop read, in slices as the socket would.
+
+    Small slices, not one buffer: gunicorn's reader copies all it holds on every read, which over a 10 MB
+    body read 64 KiB at a time cost 0.6 s of CPU from one buffer, 0.3 s from 1 MiB slices (what a socket
+    gives it), 2 ms from 64 KiB ones.
+    """
+
+    def __init__(self, sock, prefetched: bytes) -> None:
+        super().__init__(sock)
+        self.prefetched = memoryview(prefetched)
+        self.offset = 0
+
+    def chunk(self, size_hint: int | None = None) -> bytes:
+        """Return the next slice of the prefetched bytes, then what the socket gives."""
+        if self.offset >= len(self.prefetched):
+            return super().chunk(size_hint)
+        size = max(self.mxchunk, min(size_hint or 0, PREFETCH_SLICE_BYTES))
+        piece = bytes(self.prefetched[self.offset:self.offset + size])
+        self.offset += len(piece)
+        return piece
+
+    def release(self) -> None:
+        """Append the unserved rest (a pipelined request) to the buffer, where gthread looks for it."""
+        rest = self.prefetched[self.offset:]
+        if len(rest):
+            self.buf.seek(0, os.SEEK_END)
+            self.buf.write(rest)
+        self.prefetched, self.offset = memoryview(b""), 0
+
+
 class BufferedThreadWorker(ThreadWorker):
     """gthread, with each request read by the event loop before it reaches a thread."""
 
@@ -150,14 +184,19 @@ class BufferedThreadWorker(ThreadWorker):
             self._progress(reading)
 
     def handle(self, conn):
-        """Put the buffered request in front of the parser, then serve it as gthread does."""
+        """Serve the buffered request from memory (then the socket), as gthread does."""
         data = conn.__dict__.pop("prefetched", None)
         if data is not None:
             conn.sock.setblocking(True)
             conn.init()
-            conn.parser.unreader.unread(data)
+            conn.parser.unreader = PrefetchedUnreader(conn.sock, data)
             conn.data_ready = True
-        return super().handle(conn)
+        try:
+            return super().handle(conn)
+        finally:
+            unreader = getattr(conn.parser, "unreader", None)
+            if isinstance(unreader, PrefetchedUnreader):
+                unreader.release()
 
     def _register(self, reading: Reading) -> None:
         self.poller.register(reading.conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))

@@ -67,6 +67,18 @@ def test_endless_headers_are_refused_with_431(server: Served) -> None:
     assert campaigns_answer(server.url) == 200
 
 
+def test_pipelined_requests_are_all_answered(server: Served) -> None:
+    """Two requests in one packet: the second, read ahead with the first, is answered too."""
+    request = b"GET /api/v1/campaigns HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=PROMPT_S) as sock:
+        sock.sendall(request * 2)
+        answers = b""
+        while answers.count(b"HTTP/1.1 200 ") < 2:
+            chunk = sock.recv(65536)
+            assert chunk, answers
+            answers += chunk
+
+
 def multipart(wav: bytes) -> tuple[bytes, str]:
     """Return an upload form of "yes" with this audio: body and Content-Type."""
     prepared = requests.Request("POST", "http://x/", data={"keyword": "yes"},
