@@ -3,8 +3,8 @@
 gunicorn's gthread worker hands a connection to a thread as soon as its first byte arrives; the thread
 then reads the rest with blocking calls, so a client trickling one byte a second holds a thread for as long
 as it likes, and a few dozen such clients starve every other request (slowloris). Here the worker's event
-loop reads the request head and body without blocking, under deadlines and a memory budget, and only a
-complete request reaches a thread, which then never waits on the network while reading it.
+loop reads the request head and body without blocking, under deadlines, spooling large bodies to disk, and
+only a complete request reaches a thread, which then never waits on the network while reading it.
 """
 
 from __future__ import annotations
@@ -12,29 +12,36 @@ from __future__ import annotations
 import os
 import selectors
 import socket
+import tempfile
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
+from typing import BinaryIO
 
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
+from collector.errors import RETRY_AFTER_S
+
 HEAD_TIMEOUT_S = 10.0  # the request line and headers must arrive within this (nginx: 60 s)
 BODY_BASE_TIMEOUT_S = 10.0  # plus this long for a body, plus its length at the slowest accepted rate:
 MIN_BODY_BYTES_PER_S = 16 * 1024  # a 10 MB upload may take ~11 minutes, a 100 kB one 16 s
-MAX_HEAD_BYTES = 64 * 1024  # more gets 431 (gunicorn's own limits stop well before: 4 KiB line, 100 fields)
-# Bodies are buffered in full up to WORDCROWD_MAX_UPLOAD_BYTES plus the multipart framing; a larger
-# declared body is handed over at once, and the app refuses it (413) without reading it.
+MAX_HEAD_BYTES = 32 * 1024  # more gets 431 (gunicorn's own limits: 4 KiB request line, 8 KiB a header)
+# Bodies are read in full up to WORDCROWD_MAX_UPLOAD_BYTES plus the multipart framing; a larger declared
+# body is handed over at once, and the app refuses it (413) without reading it.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-# Bodies all requests being read in one worker may hold, in largest bodies; a read that would pass it
-# waits (the client's bytes stay in the kernel's buffers) until a request is handed over or dropped.
-BUFFER_BUDGET_BODIES = 4
+# A body being read stays in memory up to this size, then spills to a temporary file, so a connection
+# holds at most its head and this much memory; bodies of all requests being read by one worker may take
+# this many largest bodies of disk, beyond which a request is refused (503) rather than read.
+SPOOL_MEMORY_BYTES = 64 * 1024
+SPOOL_BUDGET_BODIES = 32
 RECV_HEAD_BYTES = 16 * 1024  # small reads until the head is complete, so a connection holds little
 RECV_BODY_BYTES = 256 * 1024
-PREFETCH_SLICE_BYTES = 64 * 1024  # what a thread's reader gets of a buffered request per call
+PREFETCH_SLICE_BYTES = 64 * 1024  # what a thread's reader gets of a spooled body per call
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+UNAVAILABLE = (f"HTTP/1.1 503 Service Unavailable\r\nRetry-After: {RETRY_AFTER_S}\r\nConnection: close\r\n"
+               "Content-Length: 0\r\n\r\n").encode()
 HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
                   b"Content-Length: 0\r\n\r\n")
 
@@ -71,58 +78,83 @@ def frame(data: bytes | bytearray, max_body_bytes: int) -> Framing:
     return framing
 
 
-def chunked_body_complete(body: bytes | bytearray) -> bool:
-    """Tell whether a chunked body (and its trailers) has fully arrived."""
-    offset = 0
-    while True:
-        line_end = body.find(b"\r\n", offset)
-        if line_end < 0:
-            return False
-        size_text = bytes(body[offset:line_end]).split(b";", 1)[0].strip()
+class ChunkScanner:
+    """Follows a chunked body as it arrives and tells when its last chunk and trailers are in."""
+
+    def __init__(self) -> None:
+        self.state = "size"  # size line, chunk data (with its CRLF), trailer lines, done
+        self.line = bytearray()
+        self.remaining = 0
+
+    def feed(self, data: bytes) -> bool:
+        """Take the next bytes of the body; return True once it is complete (or malformed)."""
+        offset = 0
+        while offset < len(data) and self.state != "done":
+            if self.state == "data":
+                step = min(self.remaining, len(data) - offset)
+                offset, self.remaining = offset + step, self.remaining - step
+                self.state = "data" if self.remaining else "size"
+                continue
+            end = data.find(b"\n", offset)
+            self.line += data[offset:] if end < 0 else data[offset:end]
+            if end < 0:
+                self.state = "done" if len(self.line) > MAX_HEAD_BYTES else self.state  # malformed
+                break
+            offset = end + 1
+            self._line(bytes(self.line).rstrip(b"\r"))
+            self.line.clear()
+        return self.state == "done"
+
+    def _line(self, line: bytes) -> None:
+        if self.state == "trailer":
+            self.state = "trailer" if line else "done"
+            return
         try:
-            size = int(size_text, 16)
+            size = int(line.split(b";", 1)[0].strip(), 16)
         except ValueError:
-            return True  # malformed: complete as far as we care, gunicorn answers 400
-        if size == 0:
-            return b"\r\n\r\n" in body[line_end:]  # the last chunk, any trailers, the blank line
-        offset = line_end + 2 + size + 2
-        if offset > len(body):
-            return False
+            self.state = "done"  # malformed: gunicorn answers 400
+            return
+        self.state, self.remaining = ("data", size + 2) if size else ("trailer", 0)
 
 
-def without_expect(data: bytes | bytearray, head_end: int) -> bytes:
+def chunked_body_complete(body: bytes) -> bool:
+    """Tell whether a chunked body (and its trailers) has fully arrived."""
+    return ChunkScanner().feed(body)
+
+
+def without_expect(head: bytes | bytearray) -> bytes:
     """Drop the Expect header (answered here already), so the thread does not send a second 100."""
-    lines = bytes(data[:head_end - 4]).split(b"\r\n")
-    kept = [lines[0]] + [line for line in lines[1:] if not line.lower().startswith(b"expect:")]
-    return b"\r\n".join(kept) + b"\r\n\r\n" + bytes(data[head_end:])
+    lines = bytes(head).split(b"\r\n")
+    kept = [line for line in lines if not line.lower().startswith(b"expect:")]
+    return b"\r\n".join(kept)
 
 
 @dataclass(eq=False)
 class Reading:
-    """A connection whose request is being buffered by the event loop."""
+    """A connection whose request is being read by the event loop: its head in memory, its body spooled."""
 
     conn: object
     deadline: float
-    data: bytearray = field(default_factory=bytearray)
-    framing: Framing = field(default_factory=Framing)
-    reserved: int = 0  # bytes of the worker's buffer budget promised to this request's body
+    head: bytearray = field(default_factory=bytearray)
     scanned: int = 0  # head bytes already searched for the blank line (each byte is searched once)
-    admitted: bool = False  # its reservation is counted in the worker's reserved bytes
+    framing: Framing = field(default_factory=Framing)
+    body: BinaryIO | None = None  # in memory up to SPOOL_MEMORY_BYTES, then a temporary file
+    body_bytes: int = 0
+    chunks: ChunkScanner | None = None
+    chunks_done: bool = False
     registered: bool = False
     continued: bool = False
 
-    def body_bytes(self) -> int:
-        """Return how many body bytes have arrived."""
-        return len(self.data) - self.framing.head_end if self.framing.head_end >= 0 else 0
-
     def complete(self, max_body_bytes: int) -> bool:
-        """Tell whether the whole request is buffered (or must be handed over as it is)."""
+        """Tell whether the whole request is here (or must be handed over as it is)."""
         framing = self.framing
-        if framing.hand_over_now or self.body_bytes() > max_body_bytes:
+        if framing.head_end < 0:
+            return False
+        if framing.hand_over_now or self.body_bytes > max_body_bytes:
             return True
         if framing.chunked:
-            return chunked_body_complete(self.data[framing.head_end:])
-        return self.body_bytes() >= (framing.body_length or 0)
+            return self.chunks_done
+        return self.body_bytes >= (framing.body_length or 0)
 
 
 class PrefetchedUnreader(SocketUnreader):
@@ -133,27 +165,32 @@ class PrefetchedUnreader(SocketUnreader):
     gives it), 2 ms from 64 KiB ones.
     """
 
-    def __init__(self, sock, prefetched: bytes) -> None:
+    def __init__(self, sock, head: bytes, body: BinaryIO | None) -> None:
         super().__init__(sock)
-        self.prefetched = memoryview(prefetched)
-        self.offset = 0
+        self.head, self.body = head, body
 
     def chunk(self, size_hint: int | None = None) -> bytes:
-        """Return the next slice of the prefetched bytes, then what the socket gives."""
-        if self.offset >= len(self.prefetched):
-            return super().chunk(size_hint)
-        size = max(self.mxchunk, min(size_hint or 0, PREFETCH_SLICE_BYTES))
-        piece = bytes(self.prefetched[self.offset:self.offset + size])
-        self.offset += len(piece)
-        return piece
+        """Return the head, then the next slice of the spooled body, then what the socket gives."""
+        if self.head:
+            piece, self.head = self.head, b""
+            return piece
+        if self.body is not None:
+            piece = self.body.read(max(self.mxchunk, min(size_hint or 0, PREFETCH_SLICE_BYTES)))
+            if piece:
+                return piece
+            self.body.close()
+            self.body = None
+        return super().chunk(size_hint)
 
     def release(self) -> None:
         """Append the unserved rest (a pipelined request) to the buffer, where gthread looks for it."""
-        rest = self.prefetched[self.offset:]
-        if len(rest):
+        rest = self.head + (self.body.read() if self.body is not None else b"")
+        if self.body is not None:
+            self.body.close()
+        self.head, self.body = b"", None
+        if rest:
             self.buf.seek(0, os.SEEK_END)
             self.buf.write(rest)
-        self.prefetched, self.offset = memoryview(b""), 0
 
 
 class BufferedThreadWorker(ThreadWorker):
@@ -164,32 +201,32 @@ class BufferedThreadWorker(ThreadWorker):
         from collector.settings import load_settings
 
         self.max_body_bytes = int(load_settings()["MAX_UPLOAD_BYTES"]) + MULTIPART_OVERHEAD_BYTES
-        self.budget_bytes = BUFFER_BUDGET_BODIES * self.max_body_bytes
-        self.reserved_bytes = 0
+        self.spool_budget_bytes = SPOOL_BUDGET_BODIES * self.max_body_bytes
+        self.spooled_bytes = 0
         self.reading: dict[int, Reading] = {}
-        self.waiting: deque[Reading] = deque()
         super().init_process()
 
     def enqueue_req(self, conn) -> None:
-        """Send a buffered request to a thread; read any other connection first (TLS: gthread as is)."""
+        """Send a read request to a thread; read any other connection first (TLS: gthread as is)."""
         if getattr(conn, "prefetched", None) is not None or self.cfg.is_ssl:
             super().enqueue_req(conn)
             return
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
-        reading = Reading(conn, time.monotonic() + HEAD_TIMEOUT_S, bytearray(leftover))
+        reading = Reading(conn, time.monotonic() + HEAD_TIMEOUT_S)
         conn.sock.setblocking(False)
         self.reading[id(conn)] = reading
-        self._register(reading)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))
+        reading.registered = True
         if leftover:
-            self._progress(reading)
+            self._received(reading, leftover)
 
     def handle(self, conn):
-        """Serve the buffered request from memory (then the socket), as gthread does."""
-        data = conn.__dict__.pop("prefetched", None)
-        if data is not None:
+        """Serve the read request from memory and spool (then the socket), as gthread does."""
+        prefetched = conn.__dict__.pop("prefetched", None)
+        if prefetched is not None:
             conn.sock.setblocking(True)
             conn.init()
-            conn.parser.unreader = PrefetchedUnreader(conn.sock, data)
+            conn.parser.unreader = PrefetchedUnreader(conn.sock, *prefetched)
             conn.data_ready = True
         try:
             return super().handle(conn)
@@ -197,15 +234,6 @@ class BufferedThreadWorker(ThreadWorker):
             unreader = getattr(conn.parser, "unreader", None)
             if isinstance(unreader, PrefetchedUnreader):
                 unreader.release()
-
-    def _register(self, reading: Reading) -> None:
-        self.poller.register(reading.conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))
-        reading.registered = True
-
-    def _unregister(self, reading: Reading) -> None:
-        if reading.registered:
-            self.poller.unregister(reading.conn.sock)
-            reading.registered = False
 
     def _on_readable(self, reading: Reading, sock) -> None:
         try:
@@ -217,63 +245,67 @@ class BufferedThreadWorker(ThreadWorker):
         if not chunk:
             self._drop(reading)  # the client went away before its request was complete
             return
-        reading.data += chunk
-        self._progress(reading)
+        self._received(reading, chunk)
 
-    def _progress(self, reading: Reading) -> None:
+    def _received(self, reading: Reading, data: bytes) -> None:
         if reading.framing.head_end < 0:
-            if reading.data.find(b"\r\n\r\n", max(0, reading.scanned - 3)) < 0:
-                reading.scanned = len(reading.data)
-                if len(reading.data) > MAX_HEAD_BYTES:
+            reading.head += data
+            if reading.head.find(b"\r\n\r\n", max(0, reading.scanned - 3)) < 0:
+                reading.scanned = len(reading.head)
+                if len(reading.head) > MAX_HEAD_BYTES:
                     self._drop(reading, HEAD_TOO_LARGE)
                 return
-            reading.framing = frame(reading.data, self.max_body_bytes)
+            reading.framing = frame(reading.head, self.max_body_bytes)
+            data = bytes(reading.head[reading.framing.head_end:])
+            del reading.head[reading.framing.head_end:]
             self._head_arrived(reading)
+        if data and not self._spool(reading, data):
+            return
         if reading.complete(self.max_body_bytes):
             self._hand_over(reading)
 
     def _head_arrived(self, reading: Reading) -> None:
         framing = reading.framing
-        need = 0 if framing.hand_over_now else framing.body_length or 0
-        if framing.chunked and not framing.hand_over_now:
-            need = self.max_body_bytes
-        reading.deadline = time.monotonic() + BODY_BASE_TIMEOUT_S + need / MIN_BODY_BYTES_PER_S
-        if need and not reading.complete(self.max_body_bytes):
-            reading.reserved = need
-            self._unregister(reading)  # until its body fits the budget
-            self.waiting.append(reading)
-            self._admit_waiting()
+        expected = framing.body_length or (self.max_body_bytes if framing.chunked else 0)
+        reading.deadline = time.monotonic() + BODY_BASE_TIMEOUT_S + expected / MIN_BODY_BYTES_PER_S
+        reading.chunks = ChunkScanner() if framing.chunked else None
+        if framing.expects_continue and expected and not framing.hand_over_now:
+            reading.continued = self._send(reading.conn, CONTINUE)
 
-    def _admit_waiting(self) -> None:
-        """Let waiting bodies in while they fit the worker's budget (first come, first served)."""
-        while self.waiting and self.reserved_bytes + self.waiting[0].reserved <= self.budget_bytes:
-            reading = self.waiting.popleft()
-            if self.reading.get(id(reading.conn)) is not reading:
-                continue  # dropped while it waited
-            self.reserved_bytes += reading.reserved
-            reading.admitted = True
-            if reading.framing.expects_continue:
-                reading.continued = self._send(reading.conn, CONTINUE)
-            self._register(reading)
+    def _spool(self, reading: Reading, data: bytes) -> bool:
+        """Add body bytes to the request's spool; False when the worker's spool is full (503, dropped)."""
+        if self.spooled_bytes + len(data) > self.spool_budget_bytes:
+            self._drop(reading, UNAVAILABLE)
+            return False
+        if reading.body is None:
+            reading.body = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+        reading.body.write(data)
+        reading.body_bytes += len(data)
+        self.spooled_bytes += len(data)
+        if reading.chunks is not None and not reading.chunks_done:
+            reading.chunks_done = reading.chunks.feed(data)
+        return True
 
     def _hand_over(self, reading: Reading) -> None:
         self._forget(reading)
-        data = reading.data
-        if reading.continued:
-            data = bytearray(without_expect(data, reading.framing.head_end))
-        reading.conn.prefetched = bytes(data)
+        head = without_expect(reading.head) if reading.continued else bytes(reading.head)
+        if reading.body is not None:
+            reading.body.seek(0)
+        reading.conn.prefetched = (head, reading.body)
         super().enqueue_req(reading.conn)
 
     def _forget(self, reading: Reading) -> None:
         self.reading.pop(id(reading.conn), None)
-        self._unregister(reading)
-        if reading.admitted:
-            self.reserved_bytes -= reading.reserved
-        reading.reserved, reading.admitted = 0, False
-        self._admit_waiting()
+        if reading.registered:
+            self.poller.unregister(reading.conn.sock)
+            reading.registered = False
+        self.spooled_bytes -= reading.body_bytes
+        reading.body_bytes = 0
 
     def _drop(self, reading: Reading, answer: bytes = b"") -> None:
         self._forget(reading)
+        if reading.body is not None:
+            reading.body.close()
         if answer and self._send(reading.conn, answer):
             self._discard_unread(reading.conn)
         self.nr_conns -= 1
