@@ -33,7 +33,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # A body being read stays in memory up to this size, then spills to a temporary file, so a connection
 # holds at most its head and this much memory; bodies of all requests being read by one worker may take
 # this many largest bodies of disk, beyond which a request is refused (503) rather than read.
-SPOOL_MEMORY_BYTES = 64 * 1024
+SPOOL_MEMORY_BYTES = 32 * 1024
 SPOOL_BUDGET_BODIES = 32
 RECV_HEAD_BYTES = 16 * 1024  # small reads until the head is complete, so a connection holds little
 RECV_BODY_BYTES = 256 * 1024

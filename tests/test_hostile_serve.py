@@ -19,8 +19,8 @@ from speech import speech_wav, wav_bytes
 CAMPAIGN = "yes-no"
 MB = 1024 * 1024
 # docs/security.md: a worker holds ~90 MB after start, each of its four threads at most ~70 MB while it
-# decodes an upload at the limits (15 s, 8 channels, 48 kHz), the event loop at most ~41 MB of bodies
-# being read; a hostile header is refused before any of that
+# decodes an upload at the limits (15 s, 8 channels, 48 kHz), the event loop ≤ 80 KiB per connection it
+# reads; a hostile header is refused before any of that
 WORKER_RSS_BOUND = 450 * MB
 PROMPT_S = 10  # generous: an idle server answers in milliseconds
 
