@@ -33,7 +33,7 @@ FFMPEG_DEMUXERS = {"webm": "matroska", "mp3": "mp3", "m4a": "mov"}
 # format; the selected audio stream alone is decoded afterwards.
 FFMPEG_PROBE_BYTES = 32
 # Address space of the ffmpeg child (RLIMIT_AS through util-linux prlimit, set before exec): Debian's
-# ffmpeg maps ~380 MB of shared libraries and decodes an accepted upload in ~60 MB resident.
+# ffmpeg maps 260–380 MB of shared libraries and decodes an accepted upload in ~55 MB resident.
 FFMPEG_MAX_ADDRESS_SPACE_BYTES = 768 * 1024 * 1024
 
 MIME_FORMATS = {
