@@ -23,12 +23,23 @@ FORMATS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
 FORMAT_NAMES = {"wav": "WAV", "flac": "FLAC", "ogg": "Ogg", "webm": "WebM", "mp3": "MP3", "m4a": "M4A/MP4"}
 MIN_SAMPLE_RATE_HZ = 8000
 MAX_SAMPLE_RATE_HZ = 48000
+# A recording has at most 7.1 surround; a header claiming more (Vorbis and Opus allow 255) is refused
+# before decoding, since decoded memory grows with channels × rate × duration.
+MAX_CHANNELS = 8
+# libsndfile formats are decoded this many frames at a time, so memory follows the audio that is really
+# there (and stops at the duration limit), never a frame count a header claims.
+DECODE_BLOCK_FRAMES = 1 << 16
 # A hostile file must not hold a worker: ffmpeg is killed after this long.
 FFMPEG_TIMEOUT_S = 10.0
 # Compressed formats go through ffmpeg with a forced demuxer (never its own guess).
 FFMPEG_DEMUXERS = {"webm": "matroska", "mp3": "mp3", "m4a": "mov"}
-# ffmpeg output is bounded by duration and by bytes (8 channels of float32 at the highest accepted rate).
-FFMPEG_MAX_CHANNELS = 8
+# ffmpeg decodes a frame of every stream while probing, a 16000×16000 PNG "video" included (~1 GB):
+# the smallest probe reads only the container headers, which name the audio codec for every accepted
+# format; the selected audio stream alone is decoded afterwards.
+FFMPEG_PROBE_BYTES = 32
+# Address space of the ffmpeg child (RLIMIT_AS through util-linux prlimit, set before exec): Debian's
+# ffmpeg maps 260–380 MB of shared libraries and decodes an accepted upload in ~55 MB resident.
+FFMPEG_MAX_ADDRESS_SPACE_BYTES = 768 * 1024 * 1024
 
 MIME_FORMATS = {
     "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/vnd.wave": "wav",
@@ -124,9 +135,14 @@ def stream_error(sample_rate_hz: int, seconds: float, limits: IngestLimits) -> I
         return IngestError("too_short", f"The recording is {seconds:.2f} s long; it must last at least "
                            f"{limits.min_seconds:g} s.", 422)
     if seconds > limits.max_seconds:
-        return IngestError("too_long", f"The recording is longer than {limits.max_seconds:g} s; please keep "
-                           "it shorter.", 422)
+        return too_long(limits)
     return None
+
+
+def too_long(limits: IngestLimits) -> IngestError:
+    """Return the error for a recording past the duration limit."""
+    return IngestError("too_long", f"The recording is longer than {limits.max_seconds:g} s; please keep it "
+                       "shorter.", 422)
 
 
 def _is_mpeg_frame(head: bytes) -> bool:
@@ -206,17 +222,44 @@ def check_wav_chunks(data: bytes) -> None:
     raise undecodable("no audio data chunk was found in the WAV file")
 
 
+def channels_error(channels: int) -> IngestError | None:
+    """Return the error for more channels than a recording has (or none at all), else None."""
+    if 1 <= channels <= MAX_CHANNELS:
+        return None
+    return IngestError("too_many_channels", f"The audio has {channels} channels; a recording has 1 to "
+                       f"{MAX_CHANNELS}.", 422)
+
+
+def _read_blocks(stream: sf.SoundFile, limits: IngestLimits) -> np.ndarray:
+    """Read frames × channels float32 block by block, raising too_long past the duration limit."""
+    max_frames = int(limits.max_seconds * stream.samplerate)
+    blocks: list[np.ndarray] = []
+    total = 0
+    while True:
+        block = stream.read(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        if not len(block):
+            break
+        total += len(block)
+        if total > max_frames:
+            raise too_long(limits)
+        blocks.append(block)
+    if not blocks:
+        return np.zeros((0, stream.channels), dtype=np.float32)
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
 def _decode_soundfile(data: bytes, fmt: str, limits: IngestLimits) -> DecodedAudio:
-    """Decode WAV, FLAC or Ogg with libsndfile, checking rate and duration from the header first."""
+    """Decode WAV, FLAC or Ogg with libsndfile, checking channels, rate and duration from the header first."""
     if fmt == "wav":
         check_wav_chunks(data)
     try:
         with sf.SoundFile(io.BytesIO(data)) as stream:
             rate, frames = stream.samplerate, stream.frames
-            error = stream_error(rate, frames / rate if rate else 0.0, limits)
+            error = channels_error(stream.channels) or stream_error(rate, frames / rate if rate else 0.0,
+                                                                    limits)
             if error:
                 raise error
-            samples = stream.read(dtype="float32", always_2d=True)
+            samples = _read_blocks(stream, limits)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise undecodable(f"{FORMAT_NAMES[fmt]} data is damaged") from exc
     if len(samples) < frames:
@@ -227,10 +270,13 @@ def _decode_soundfile(data: bytes, fmt: str, limits: IngestLimits) -> DecodedAud
 def _ffmpeg_command(binary: str, fmt: str, path: str, limits: IngestLimits) -> list[str]:
     """Build an ffmpeg call that reads one local file with a forced demuxer and writes bounded float WAV."""
     seconds = limits.max_seconds + 1.0
-    max_bytes = int(seconds * MAX_SAMPLE_RATE_HZ * FFMPEG_MAX_CHANNELS * 4) + 4096
+    max_bytes = int(seconds * MAX_SAMPLE_RATE_HZ * MAX_CHANNELS * 4) + 4096
+    prlimit = shutil.which("prlimit")
+    limit = [prlimit, f"--as={FFMPEG_MAX_ADDRESS_SPACE_BYTES}", "--"] if prlimit else []
     return [
-        binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-        "-protocol_whitelist", "file", "-f", FFMPEG_DEMUXERS[fmt], "-i", path,
+        *limit, binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
+        "-protocol_whitelist", "file", "-probesize", str(FFMPEG_PROBE_BYTES), "-analyzeduration", "0",
+        "-vn", "-sn", "-dn", "-f", FFMPEG_DEMUXERS[fmt], "-i", path,
         "-map", "0:a:0", "-vn", "-t", f"{seconds:g}", "-fs", str(max_bytes),
         "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
     ]
@@ -257,7 +303,7 @@ def _decode_ffmpeg(data: bytes, fmt: str, limits: IngestLimits) -> DecodedAudio:
         samples, rate = sf.read(io.BytesIO(result.stdout), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise undecodable(f"the {FORMAT_NAMES[fmt]} file decoded to nothing usable") from exc
-    error = stream_error(rate, len(samples) / rate, limits)
+    error = channels_error(samples.shape[1]) or stream_error(rate, len(samples) / rate, limits)
     if error:
         raise error
     return DecodedAudio(samples, rate)

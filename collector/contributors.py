@@ -16,6 +16,7 @@ from collector.db import checkpoint_wal
 from collector.errors import Unauthorized, describe, validation_error
 from collector.models import Clip, Contributor, Demographics, Erasure, Vote, utcnow
 from collector.privacy import pseudonym_key, speaker_id, token_hash
+from collector.text import first_unsafe
 from collector.votes import recount_status
 
 # Common Voice's demographic codes (DESIGN §7); "fourties" is their spelling, kept for compatibility
@@ -47,7 +48,11 @@ def _free_text(field: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise validation_error(field, f"must be a string, not {describe(value)}.")
-    text = " ".join(value.split())  # no control characters or line breaks survive into a release
+    text = " ".join(value.split())  # tabs and line breaks become single spaces
+    unsafe = first_unsafe(text)
+    if unsafe is not None:
+        raise validation_error(field, "must not contain control or text-direction characters "
+                                      f"(U+{ord(unsafe):04X}).")
     if len(text) > MAX_ACCENT_CHARS:
         raise validation_error(field, f"must be at most {MAX_ACCENT_CHARS} characters.")
     return text or None

@@ -7,9 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 API_PREFIX = "/api/"
+# While the database is unreachable (a restart, a failover, a full pool) the client is told to come back
+# after this long; the browser's retry waits as told.
+RETRY_AFTER_S = 5
+# SQLite's answer while another process holds the write lock past busy_timeout: busy, not broken
+SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy")
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,7 @@ HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -124,6 +132,36 @@ def _ingest_error(exc: Exception) -> Response:
     return error_response(exc.code, exc.message, exc.status)  # type: ignore[attr-defined]
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """Tell whether a database error means "down or busy, try again" rather than a bug."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if type(orig).__module__.startswith("psycopg"):
+        # psycopg's OperationalError covers connection failures, admin shutdown and "cannot connect now"
+        from psycopg import OperationalError
+
+        return isinstance(orig, OperationalError)
+    return any(text in str(orig).lower() for text in SQLITE_BUSY_MESSAGES)
+
+
+def _database_error(exc: Exception) -> Response | HTTPException:
+    if not database_unreachable(exc):
+        return _unexpected(exc)
+    # the cause goes to the log as one line (no statement parameters: the engine hides them)
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    log.warning("database unavailable on %s %s: %s", request.method, request.url_rule or "(no route)",
+                lines[0] if lines else type(exc).__name__)
+    if not is_api_request():
+        return ServiceUnavailable(retry_after=RETRY_AFTER_S)
+    return error_response("unavailable", "The service is briefly unavailable; please try again shortly.",
+                          503, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def _unexpected(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -141,6 +179,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(IngestError, _ingest_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(PoolTimeout, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 

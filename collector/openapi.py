@@ -21,6 +21,7 @@ ERROR_STATUSES = {
     415: "The upload is not audio this server can decode.",
     422: "The audio is unusable; the code says why (too_short, too_long, silent, no_speech, …).",
     429: "Rate limited (rate_limited); Retry-After says when to try again.",
+    503: "A dependency such as the database is briefly down (unavailable); retry after Retry-After seconds.",
 }
 
 
@@ -115,7 +116,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): {"$ref": f"#/components/responses/E{status}"} for status in (*statuses, 429)}
+    return {str(status): {"$ref": f"#/components/responses/E{status}"} for status in (*statuses, 429, 503)}
 
 
 def _op(summary: str, responses: dict[str, Any], *, auth: bool = True, body: dict[str, Any] | None = None,
@@ -250,8 +251,9 @@ def _clip_paths() -> dict[str, Any]:
 
 def _error_responses() -> dict[str, Any]:
     responses = {f"E{status}": _json(_ref("Error"), text) for status, text in ERROR_STATUSES.items()}
-    responses["E429"]["headers"] = {"Retry-After": {"description": "seconds to wait",
-                                                    "schema": {"type": "integer"}}}
+    for status in ("E429", "E503"):
+        responses[status]["headers"] = {"Retry-After": {"description": "seconds to wait",
+                                                        "schema": {"type": "integer"}}}
     return responses
 
 

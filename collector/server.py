@@ -26,7 +26,8 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{host}:{port}",
         "workers": worker_count(workers),
-        "worker_class": "gthread",
+        # gthread whose event loop reads each whole request first: slow clients hold no thread
+        "worker_class": "collector.buffered_worker.BufferedThreadWorker",
         "threads": THREADS_PER_WORKER,
         "timeout": TIMEOUT_S,
         "graceful_timeout": 30,

@@ -23,6 +23,7 @@ from collector.blobs import BlobNotFound, BlobStore
 from collector.clips import LIVE, live_clip_ids
 from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Release, ReleaseClip
 from collector.privacy import pseudonym_key, speaker_id
+from collector.text import escape_unsafe
 from collector.votes import STATUS, clip_status
 from curation.datasheet import attribution_markdown, datasheet_markdown
 from curation.release_format import (
@@ -310,7 +311,7 @@ def clip_row(entry: Entry, campaign: Campaign) -> dict[str, str]:
 
 def _field(demographics: Any, name: str) -> str:
     value = getattr(demographics, name, None) or ""
-    return " ".join(value.split())  # free text must not break the TSV
+    return escape_unsafe(" ".join(value.split()))  # free text must not break the TSV or reorder its text
 
 
 def suppress_small_cells(entries: Sequence[Entry]) -> None:
