@@ -9,7 +9,8 @@ import pytest
 from api_helpers import SLUG, contributor, make_campaign
 
 from collector.text import escape_unsafe
-from curation.release import TSV_COLUMNS, Entry, clip_row, write_tsv
+from curation.release import Entry, clip_row
+from curation.release_format import CLIPS_TSV, TSV_COLUMNS, write_clips_tsv
 
 RLO = "\u202e"  # right-to-left override: "\u202eenglish" shows as "hsilgne"
 
@@ -45,10 +46,10 @@ def test_release_escapes_unsafe_characters_a_stored_accent_still_holds(tmp_path)
                            duration_ms=1000, snr_db=30.0, rms_dbfs=-20.0, sha256="0" * 64, source="web")
     entry = Entry(clip, "yes/0badc0de_nohash_0.wav", "yes", "0badc0de", "training")
     row = clip_row(entry, SimpleNamespace(language="en"))
-    write_tsv(tmp_path / "clips.tsv", [row])
-    text = (tmp_path / "clips.tsv").read_text(encoding="utf-8")
+    write_clips_tsv(tmp_path, [row])
+    text = (tmp_path / CLIPS_TSV).read_text(encoding="utf-8")
     assert RLO not in text and "\x1b" not in text
-    with (tmp_path / "clips.tsv").open(encoding="utf-8", newline="") as handle:
+    with (tmp_path / CLIPS_TSV).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert list(rows[0]) == list(TSV_COLUMNS)
     assert rows[0]["accent"] == "\\u202ehsitocs\\u001b[0m" == escape_unsafe(accent)
