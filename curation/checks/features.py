@@ -1,0 +1,100 @@
+"""Audio features computed inside curation with numpy alone: log-mel frames, a near-duplicate fingerprint
+and a word embedding (no TensorFlow, no training package, nothing downloaded)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from collector.canonical import CANONICAL_RATE_HZ
+
+FRAME_SAMPLES = 400  # 25 ms
+HOP_SAMPLES = 160  # 10 ms
+FFT_SIZE = 512
+MEL_BANDS = 40
+MEL_LOW_HZ, MEL_HIGH_HZ = 20.0, 7600.0
+POWER_FLOOR = 1e-10
+# Fingerprint: log-mel frames, quieter than the clip's loudest frame by more than this are floored, so
+# background noise added to a replay barely moves it; frames are centred on the clip's energy centroid.
+FINGERPRINT_RANGE_DB = 30.0
+FINGERPRINT_BANDS = 32
+FINGERPRINT_FRAMES = 64  # 640 ms around the centroid
+# Word embedding: MFCC over the voiced span, resampled to a fixed number of steps (speaking rate removed),
+# cepstral mean removed (microphone and speaker colour removed), c0 dropped (gain removed).
+WORD_CEPSTRA = 13
+WORD_STEPS = 16
+WORD_SPAN_DB = 35.0  # frames within this of the loudest frame form the voiced span
+
+
+def mel_matrix(bands: int = MEL_BANDS) -> np.ndarray:
+    """Return the (FFT bins × bands) triangular mel filter bank (HTK mel scale)."""
+    return _mel_matrix(bands)
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_matrix(bands: int) -> np.ndarray:
+    def to_mel(hz: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+    edges_mel = np.linspace(to_mel(np.array(MEL_LOW_HZ)), to_mel(np.array(MEL_HIGH_HZ)), bands + 2)
+    edges_hz = 700.0 * (10 ** (edges_mel / 2595.0) - 1.0)
+    bins = np.fft.rfftfreq(FFT_SIZE, 1.0 / CANONICAL_RATE_HZ)
+    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (bins[None, :] - lower) / (centre - lower)
+    falling = (upper - bins[None, :]) / (upper - centre)
+    return np.maximum(0.0, np.minimum(rising, falling)).T.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    return np.hanning(FRAME_SAMPLES).astype(np.float32)
+
+
+def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
+    """Return the log-mel power (dB) of int16 or float samples: frames × bands."""
+    signal = pcm.astype(np.float32) * (1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0)
+    count = 1 + max(0, len(signal) - FRAME_SAMPLES) // HOP_SAMPLES
+    index = np.arange(FRAME_SAMPLES)[None, :] + HOP_SAMPLES * np.arange(count)[:, None]
+    frames = signal[index] * _window()
+    power = np.abs(np.fft.rfft(frames, FFT_SIZE, axis=1)).astype(np.float32) ** 2
+    return 10.0 * np.log10(np.maximum(power @ mel_matrix(bands), POWER_FLOOR))
+
+
+def fingerprint(mel_db: np.ndarray) -> np.ndarray:
+    """Return a unit vector that stays put under gain changes, added noise and small time shifts."""
+    floored = np.maximum(mel_db, mel_db.max() - FINGERPRINT_RANGE_DB)
+    energy = 10 ** ((floored.max(axis=1) - floored.max()) / 10)
+    centre = int(round(float((np.arange(len(energy)) * energy).sum() / energy.sum())))
+    start = centre - FINGERPRINT_FRAMES // 2
+    floor = floored.min()
+    window = np.full((FINGERPRINT_FRAMES, mel_db.shape[1]), floor, dtype=np.float32)
+    source = slice(max(start, 0), min(start + FINGERPRINT_FRAMES, len(floored)))
+    window[source.start - start:source.stop - start] = floored[source]
+    vector = (window - window.mean()).reshape(-1)
+    return _unit(vector)
+
+
+def word_embedding(mel_db: np.ndarray) -> np.ndarray:
+    """Return a unit vector describing which word was said, not who said it, how loud or how fast."""
+    loudness = mel_db.max(axis=1)
+    voiced = np.flatnonzero(loudness >= loudness.max() - WORD_SPAN_DB)
+    span = mel_db[voiced[0]:voiced[-1] + 1]
+    cepstra = span @ _dct_matrix(mel_db.shape[1])
+    steps = np.linspace(0, len(cepstra) - 1, WORD_STEPS)
+    resampled = np.stack([np.interp(steps, np.arange(len(cepstra)), column) for column in cepstra.T], axis=1)
+    resampled -= resampled.mean(axis=0, keepdims=True)
+    return _unit(resampled.reshape(-1))
+
+
+@functools.lru_cache(maxsize=4)
+def _dct_matrix(bands: int) -> np.ndarray:
+    """DCT-II basis (bands × cepstra), without c0."""
+    n = np.arange(bands)[:, None]
+    k = np.arange(1, WORD_CEPSTRA + 1)[None, :]
+    return np.cos(np.pi * k * (2 * n + 1) / (2 * bands)).astype(np.float32)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
