@@ -15,11 +15,13 @@ FFT_SIZE = 512
 MEL_BANDS = 40
 MEL_LOW_HZ, MEL_HIGH_HZ = 20.0, 7600.0
 POWER_FLOOR = 1e-10
-# Fingerprint: log-mel frames, quieter than the clip's loudest frame by more than this are floored, so
-# background noise added to a replay barely moves it; frames are centred on the clip's energy centroid.
-FINGERPRINT_RANGE_DB = 30.0
-FINGERPRINT_BANDS = 32
-FINGERPRINT_FRAMES = 64  # 640 ms around the centroid
+# Fingerprint (near-duplicates): the log-mel's second difference across time and frequency (Haitsma and
+# Kalker's audio fingerprint, kept as real numbers), on the clip's loud cells only: a gain change shifts every
+# cell equally and cancels; noise added below the loud cells is masked out. A fixed Gaussian projection
+# (Johnson-Lindenstrauss) shrinks it to FINGERPRINT_DIM numbers for the nearest-neighbour index.
+FINGERPRINT_RANGE_DB = 20.0
+FINGERPRINT_DIM = 256
+FINGERPRINT_SEED = 20261201
 # Word embedding: MFCC over the voiced span, resampled to a fixed number of steps (speaking rate removed),
 # cepstral mean removed (microphone and speaker colour removed), c0 dropped (gain removed).
 WORD_CEPSTRA = 13
@@ -62,17 +64,17 @@ def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
 
 
 def fingerprint(mel_db: np.ndarray) -> np.ndarray:
-    """Return a unit vector that stays put under gain changes, added noise and small time shifts."""
+    """Return a unit vector that stays put under gain changes and moderate added noise."""
     floored = np.maximum(mel_db, mel_db.max() - FINGERPRINT_RANGE_DB)
-    energy = 10 ** ((floored.max(axis=1) - floored.max()) / 10)
-    centre = int(round(float((np.arange(len(energy)) * energy).sum() / energy.sum())))
-    start = centre - FINGERPRINT_FRAMES // 2
-    floor = floored.min()
-    window = np.full((FINGERPRINT_FRAMES, mel_db.shape[1]), floor, dtype=np.float32)
-    source = slice(max(start, 0), min(start + FINGERPRINT_FRAMES, len(floored)))
-    window[source.start - start:source.stop - start] = floored[source]
-    vector = (window - window.mean()).reshape(-1)
-    return _unit(vector)
+    loud = floored > mel_db.max() - FINGERPRINT_RANGE_DB
+    second = np.diff(np.diff(floored, axis=1), axis=0) * (loud[1:, 1:] & loud[:-1, 1:])
+    return _unit(second.reshape(-1) @ _projection(second.size))
+
+
+@functools.lru_cache(maxsize=2)
+def _projection(size: int) -> np.ndarray:
+    rng = np.random.default_rng(FINGERPRINT_SEED)
+    return rng.standard_normal((size, FINGERPRINT_DIM), dtype=np.float32)
 
 
 def word_embedding(mel_db: np.ndarray) -> np.ndarray:

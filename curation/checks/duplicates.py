@@ -1,0 +1,123 @@
+"""Exact duplicates (same canonical PCM or same upload, across contributors and campaigns) and
+near-duplicates (re-uploads and replays with another gain or added noise: fingerprints in a faiss HNSW
+index for candidates, then a normalised cross-correlation of the two waveforms to confirm)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from collector.models import Campaign, Clip, as_utc
+from curation.checks.records import CheckContext, ClipRecord, Finding, load_audio
+from curation.checks.vectors import FeatureBlock
+
+EXACT = "duplicate"
+NEAR = "near_duplicate"
+LOOKUP_BATCH = 500  # hashes per IN (...) query
+NEIGHBOURS = 8  # candidates the index returns per clip
+# A pair is a candidate when its fingerprints' cosine similarity reaches this (replays with 15–35 dB SNR and
+# ±12 dB gain measured 0.6–1.0, distinct takes of one synthetic voice up to 0.75; benchmarks/RESULTS.md) …
+CANDIDATE_SIMILARITY = 0.45
+# … and a near-duplicate when the waveforms' peak normalised cross-correlation within ±MAX_LAG_MS reaches
+# this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
+MIN_CORRELATION = 0.9
+MAX_LAG_MS = 100
+HNSW_LINKS = 32  # faiss IndexHNSWFlat M
+HNSW_SEARCH_DEPTH = 64  # efSearch
+
+
+def _earliest_key(row: tuple) -> tuple:
+    return as_utc(row[3]), row[4]
+
+
+def _stored_twins(session: Session, records: Sequence[ClipRecord]) -> list[tuple]:
+    """Return (public id, sha256, original sha256, created, row id, campaign slug) of every stored clip in any
+    campaign that shares a canonical or original hash with one of the records."""
+    hashes = sorted({r.sha256 for r in records} | {r.original_sha256 for r in records})
+    rows: dict[int, tuple] = {}
+    for start in range(0, len(hashes), LOOKUP_BATCH):
+        batch = hashes[start:start + LOOKUP_BATCH]
+        query = (select(Clip.public_id, Clip.sha256, Clip.original_sha256, Clip.created_at, Clip.id,
+                        Campaign.slug)
+                 .join(Campaign, Clip.campaign_id == Campaign.id)
+                 .where(or_(Clip.sha256.in_(batch), Clip.original_sha256.in_(batch))))
+        for row in session.execute(query):
+            rows[row[4]] = tuple(row)
+    return list(rows.values())
+
+
+def exact_duplicates(session: Session, records: Sequence[ClipRecord]) -> list[Finding]:
+    """Flag every clip of the records whose upload or canonical audio an earlier stored clip already has."""
+    mine = {r.clip_id for r in records}
+    groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for row in _stored_twins(session, records):
+        groups["same_upload", row[2]].append(row)
+        groups["same_audio", row[1]].append(row)
+    found: dict[str, Finding] = {}
+    for (reason, _digest), rows in sorted(groups.items()):  # "same_audio" < "same_upload": upload wins
+        if len(rows) < 2:
+            continue
+        first, *later = sorted(rows, key=_earliest_key)
+        for row in later:
+            if row[0] in mine:
+                what = "upload" if reason == "same_upload" else "canonical audio"
+                found[row[0]] = Finding(row[0], EXACT, reason, 1.0,
+                                        f"the same {what} as clip {first[0]} (campaign {first[5]})", first[0])
+    return list(found.values())
+
+
+def candidate_pairs(prints: np.ndarray, neighbours: int = NEIGHBOURS,
+                    threshold: float = CANDIDATE_SIMILARITY) -> list[tuple[int, int, float]]:
+    """Return (i, j, similarity), i < j, for fingerprint pairs at or above threshold (an HNSW index)."""
+    import faiss
+
+    count = len(prints)
+    if count < 2:
+        return []
+    index = faiss.IndexHNSWFlat(prints.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = max(HNSW_SEARCH_DEPTH, neighbours)
+    index.add(np.ascontiguousarray(prints, dtype=np.float32))
+    similarity, found = index.search(np.ascontiguousarray(prints, dtype=np.float32),
+                                     min(neighbours + 1, count))
+    pairs = {}
+    for i, (row_sims, row_ids) in enumerate(zip(similarity, found, strict=True)):
+        for sim, j in zip(row_sims, row_ids, strict=True):
+            if j >= 0 and j != i and sim >= threshold:
+                pairs[min(i, j), max(i, j)] = float(sim)
+    return [(i, j, sim) for (i, j), sim in sorted(pairs.items())]
+
+
+def peak_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
+    """Return the largest normalised cross-correlation of two signals over lags within ±max_lag samples."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    energy = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    if energy == 0.0:
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    full = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
+    around = np.concatenate([full[-max_lag:], full[:max_lag + 1]])
+    return float(np.abs(around).max() / energy)
+
+
+def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
+                    context: CheckContext) -> list[Finding]:
+    """Flag the later clip of each confirmed near-duplicate pair (exact copies are the other check's)."""
+    by_id = {r.clip_id: r for r in records}
+    ordered = [by_id[cid] for cid in block.clip_ids]
+    max_lag = MAX_LAG_MS * 16
+    found: dict[str, Finding] = {}
+    for i, j, _sim in candidate_pairs(block.fingerprints):
+        first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
+        if first.sha256 == later.sha256:
+            continue
+        score = peak_correlation(load_audio(first, context), load_audio(later, context), max_lag)
+        if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
+            found[later.clip_id] = Finding(
+                later.clip_id, NEAR, "near_duplicate", score,
+                f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id)
+    return list(found.values())
+

@@ -1,0 +1,121 @@
+"""Run the checks over a campaign: map over chunks of clips (a process pool), reduce, store the findings."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from collector.models import Campaign
+from curation.checks import duplicates, labels, rules, words
+from curation.checks.findings import replace_findings
+from curation.checks.records import CheckContext, CheckError, ClipRecord, Finding, chunks, load_records
+from curation.checks.vectors import FeatureBlock, feature_chunk, stack
+
+CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, labels.CHECK)
+AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER})
+
+
+@dataclass
+class CheckRun:
+    """What a run checked and found."""
+
+    checks: list[str]
+    clips: int
+    findings: list[Finding] = field(default_factory=list)
+    unmatched_predictions: int = 0
+
+    def summary(self) -> dict[str, Counter[str]]:
+        """Return, per check that ran, the number of findings per reason."""
+        counts: dict[str, Counter[str]] = {check: Counter() for check in self.checks}
+        for finding in self.findings:
+            counts[finding.check][finding.reason] += 1
+        return counts
+
+
+def choose_checks(only: Sequence[str] | None, predictions: Path | None) -> list[str]:
+    """Return the checks to run: those named (validated), or all (label_issue only with predictions)."""
+    if not only:
+        return [c for c in CHECKS if c != labels.CHECK or predictions is not None]
+    unknown = sorted(set(only) - set(CHECKS))
+    if unknown:
+        raise CheckError(f"unknown check {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
+    if labels.CHECK in only and predictions is None:
+        raise CheckError("the label_issue check needs --predictions FILE (out-of-fold model predictions)")
+    return [c for c in CHECKS if c in only]
+
+
+@dataclass(frozen=True)
+class _Work:
+    quality: bool
+    features: bool
+
+
+def map_chunk(records: list[ClipRecord], context: CheckContext, work: _Work) -> tuple[list[Finding],
+                                                                                      FeatureBlock | None]:
+    """The map step: rule findings and feature vectors of one chunk (pure; runs in any worker)."""
+    found = rules.check_chunk(records, context) if work.quality else []
+    return found, feature_chunk(records, context) if work.features else None
+
+
+def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, workers: int,
+            progress: bool) -> Iterator[tuple[list[Finding], FeatureBlock | None]]:
+    parts = list(chunks(records))
+    bar = tqdm(total=len(records), desc="checking clips", unit="clip", leave=False,
+               disable=not (progress and sys.stderr.isatty()))
+    with bar:
+        if workers <= 1 or len(parts) <= 1:
+            results: Iterator = (map_chunk(part, context, work) for part in parts)
+            yield from _counted(results, parts, bar)
+            return
+        pool_context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context) as pool:
+            results = pool.map(map_chunk, parts, [context] * len(parts), [work] * len(parts))
+            yield from _counted(results, parts, bar)
+
+
+def _counted(results: Iterator, parts: list[list[ClipRecord]], bar: tqdm) -> Iterator:
+    for part, result in zip(parts, results, strict=False):
+        bar.update(len(part))
+        yield result
+
+
+def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
+               only: Sequence[str] | None = None, predictions: Path | None = None, workers: int = 1,
+               progress: bool = True, on_step: Callable[[str], None] | None = None) -> CheckRun:
+    """Run the chosen checks over every clip of the campaign and store their findings (caller commits)."""
+    chosen = choose_checks(only, predictions)
+    records = load_records(session, campaign)
+    run = CheckRun(chosen, len(records))
+    if labels.CHECK in chosen:  # read first: a bad file fails before any work is done
+        read = labels.read_predictions(predictions, records)
+        run.unmatched_predictions = read.unmatched
+    work = _Work(rules.CHECK in chosen, bool(AUDIO_CHECKS & set(chosen)))
+    blocks = []
+    for found, block in _mapped(records, context, work, workers, progress):
+        run.findings.extend(found)
+        if block is not None:
+            blocks.append(block)
+    step = on_step or (lambda _name: None)
+    if duplicates.EXACT in chosen:
+        step(duplicates.EXACT)
+        run.findings.extend(duplicates.exact_duplicates(session, records))
+    if work.features:
+        block = stack(blocks)
+        if duplicates.NEAR in chosen:
+            step(duplicates.NEAR)
+            run.findings.extend(duplicates.near_duplicates(records, block, context))
+        step("words")
+        run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
+    if labels.CHECK in chosen:
+        step(labels.CHECK)
+        run.findings.extend(labels.label_issues(read))
+    replace_findings(session, campaign, records, chosen, run.findings)
+    return run
