@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def curate() -> None:
-    """Curate a campaign's clips: publish releases (checks, reports and imports are coming)."""
+    """Curate a campaign's clips: automatic checks and releases (reports and imports are coming)."""
 
 
 def _split_licenses(values: tuple[str, ...]) -> list[str]:
@@ -63,3 +63,23 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
         raise click.ClickException(f"cannot write the release: {exc.strerror or exc}") from None
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
                f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")
+
+
+@curate.command()
+@click.argument("slug")
+@click.option("--findings", "findings_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every finding to this file, one JSON object per line.")
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Out-of-fold model predictions (TSV, docs/checks.md): enables the label_issue check.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that decode and measure clips in parallel.")
+@click.option("--only", metavar="CHECK,...", help="Run only these checks (comma-separated; default: all).")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
+def check(slug: str, findings_file: Path | None, predictions: Path | None, workers: int, only: str | None,
+          progress: bool) -> None:
+    """(Re)run the automatic checks over campaign SLUG and store their findings per clip."""
+    from curation.checks.command import run_check_command
+
+    summary = run_check_command(slug, findings_file=findings_file, predictions=predictions, workers=workers,
+                                only=_split_licenses((only,)) if only else None, progress=progress)
+    click.echo(summary)
