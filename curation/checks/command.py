@@ -55,6 +55,7 @@ def format_summary(slug: str, run: CheckRun, findings_file: Path | None) -> str:
         lines.append(f"  {check}: {sum(reasons.values())} findings" + (f" ({detail})" if detail else ""))
     if run.unmatched_predictions:
         lines.append(f"  ({run.unmatched_predictions} prediction rows name no clip of {slug}; ignored)")
+    lines.extend(f"  note: {note}" for note in run.notes)
     if findings_file is not None:
         lines.append(f"findings written to {findings_file}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,9 @@ def read_predictions(path: Path, records: Sequence[ClipRecord]) -> Predictions:
     return Predictions(classes, clip_ids, labels, matrix, unmatched)
 
 
-def label_issues(predictions: Predictions) -> list[Finding]:
-    """Return a finding per clip confident learning calls mislabelled (score: 1 − label quality)."""
+def label_issues(predictions: Predictions) -> tuple[list[Finding], list[str]]:
+    """Return a finding per clip confident learning calls mislabelled (score: 1 − label quality), and
+    cleanlab's warnings (e.g. a class with too few clips) as notes for the summary."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
@@ -92,8 +94,11 @@ def label_issues(predictions: Predictions) -> list[Finding]:
         raise CheckError("the predictions cover fewer than two labels; confident learning needs at least two")
     index = {name: i for i, name in enumerate(predictions.classes)}
     labels = np.array([index[label] for label in predictions.labels])
-    issues = find_label_issues(labels, predictions.probabilities, filter_by="prune_by_noise_rate")
-    quality = get_label_quality_scores(labels, predictions.probabilities, method="self_confidence")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        issues = find_label_issues(labels, predictions.probabilities, filter_by="prune_by_noise_rate")
+        quality = get_label_quality_scores(labels, predictions.probabilities, method="self_confidence")
+    notes = sorted({f"cleanlab: {warning.message}" for warning in caught})
     findings = []
     for row in np.flatnonzero(issues):
         guess = int(np.argmax(predictions.probabilities[row]))
@@ -101,4 +106,4 @@ def label_issues(predictions: Predictions) -> list[Finding]:
             predictions.clip_ids[row], CHECK, "likely_mislabelled", float(1.0 - quality[row]),
             f"labelled {predictions.labels[row]!r}, the model says {predictions.classes[guess]!r} "
             f"({predictions.probabilities[row, guess]:.2f})"))
-    return findings
+    return findings, notes

@@ -31,6 +31,7 @@ class CheckRun:
     clips: int
     findings: list[Finding] = field(default_factory=list)
     unmatched_predictions: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Counter[str]]:
         """Return, per check that ran, the number of findings per reason."""
@@ -116,6 +117,8 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
         run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
     if labels.CHECK in chosen:
         step(labels.CHECK)
-        run.findings.extend(labels.label_issues(read))
+        found, notes = labels.label_issues(read)
+        run.findings.extend(found)
+        run.notes.extend(notes)
     replace_findings(session, campaign, records, chosen, run.findings)
     return run

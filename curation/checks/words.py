@@ -21,6 +21,9 @@ WRONG_WORD_MARGIN = 0.0
 # keyword's median distance.
 OUTLIER_Z = 3.5
 MAD_TO_SIGMA = 1.4826
+# Scores lie in [0, 1] like every check's: wrong_word is a two-way softmax of the two cosine similarities at
+# this temperature (0.5 = equally near, 1 = only like the other word); outlier is z / (z + OUTLIER_Z).
+SOFTMAX_TEMPERATURE = 0.05
 
 
 def centroids(labels: Sequence[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
@@ -65,7 +68,8 @@ def _wrong_words(clip_ids: Sequence[str], labels: Sequence[str], names: list[str
         best = int(np.argmax(others))
         margin = float(others[best] - own)
         if margin > WRONG_WORD_MARGIN:
-            findings.append(Finding(clip_id, WRONG_WORD, "sounds_like_other_keyword", margin,
+            score = 1.0 / (1.0 + float(np.exp(-margin / SOFTMAX_TEMPERATURE)))
+            findings.append(Finding(clip_id, WRONG_WORD, "sounds_like_other_keyword", score,
                                     f"sounds more like {names[best]!r} than like {label!r}"))
     return findings
 
@@ -83,6 +87,6 @@ def _outliers(clip_ids: Sequence[str], labels: Sequence[str], names: list[str],
         for row, value in zip(rows, values, strict=True):
             z = (float(value) - median) / spread
             if z > OUTLIER_Z:
-                findings.append(Finding(clip_ids[row], OUTLIER, "far_from_keyword", z,
+                findings.append(Finding(clip_ids[row], OUTLIER, "far_from_keyword", z / (z + OUTLIER_Z),
                                         f"unlike the typical {name!r} clip ({z:.1f} robust deviations)"))
     return findings
