@@ -61,7 +61,7 @@ def test_upgrade_is_idempotent_and_reaches_head(db_url: str) -> None:
     assert current_revision(db_url) is None
     upgrade(db_url)
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0001"
+    assert current_revision(db_url) == head_revision()  # the last migration, whichever it is
     engine = make_engine(db_url)
     try:
         tables = set(inspect(engine).get_table_names())

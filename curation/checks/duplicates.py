@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.fft
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -93,12 +94,12 @@ def candidate_pairs(prints: np.ndarray, neighbours: int = NEIGHBOURS,
 
 def peak_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
     """Return the largest normalised cross-correlation of two signals over lags within ±max_lag samples."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
+    a, b = a.astype(np.float32), b.astype(np.float32)
     energy = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
     if energy == 0.0:
         return 0.0
-    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
-    full = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
+    size = scipy.fft.next_fast_len(len(a) + len(b), real=True)
+    full = scipy.fft.irfft(scipy.fft.rfft(a, size) * np.conj(scipy.fft.rfft(b, size)), size)
     around = np.concatenate([full[-max_lag:], full[:max_lag + 1]])
     return float(np.abs(around).max() / energy)
 

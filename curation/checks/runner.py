@@ -5,12 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from collector.models import Campaign
@@ -62,8 +63,9 @@ class _Work:
 def map_chunk(records: list[ClipRecord], context: CheckContext, work: _Work) -> tuple[list[Finding],
                                                                                       FeatureBlock | None]:
     """The map step: rule findings and feature vectors of one chunk (pure; runs in any worker)."""
-    found = rules.check_chunk(records, context) if work.quality else []
-    return found, feature_chunk(records, context) if work.features else None
+    with threadpool_limits(limits=1):  # small matrices: BLAS threads only fight the other workers
+        found = rules.check_chunk(records, context) if work.quality else []
+        return found, feature_chunk(records, context) if work.features else None
 
 
 def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, workers: int,
@@ -72,7 +74,7 @@ def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, w
     bar = tqdm(total=len(records), desc="checking clips", unit="clip", leave=False,
                disable=not (progress and sys.stderr.isatty()))
     with bar:
-        if workers <= 1 or len(parts) <= 1:
+        if workers <= 1 or len(parts) <= 1 or not work.features:  # metrics alone: a pool costs more
             results: Iterator = (map_chunk(part, context, work) for part in parts)
             yield from _counted(results, parts, bar)
             return
@@ -90,11 +92,12 @@ def _counted(results: Iterator, parts: list[list[ClipRecord]], bar: tqdm) -> Ite
 
 def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
                only: Sequence[str] | None = None, predictions: Path | None = None, workers: int = 1,
-               progress: bool = True, on_step: Callable[[str], None] | None = None) -> CheckRun:
+               progress: bool = True) -> CheckRun:
     """Run the chosen checks over every clip of the campaign and store their findings (caller commits)."""
     chosen = choose_checks(only, predictions)
     records = load_records(session, campaign)
     run = CheckRun(chosen, len(records))
+    read = None
     if labels.CHECK in chosen:  # read first: a bad file fails before any work is done
         read = labels.read_predictions(predictions, records)
         run.unmatched_predictions = read.unmatched
@@ -104,21 +107,23 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
         run.findings.extend(found)
         if block is not None:
             blocks.append(block)
-    step = on_step or (lambda _name: None)
-    if duplicates.EXACT in chosen:
-        step(duplicates.EXACT)
-        run.findings.extend(duplicates.exact_duplicates(session, records))
-    if work.features:
-        block = stack(blocks)
-        if duplicates.NEAR in chosen:
-            step(duplicates.NEAR)
-            run.findings.extend(duplicates.near_duplicates(records, block, context))
-        step("words")
-        run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
-    if labels.CHECK in chosen:
-        step(labels.CHECK)
-        found, notes = labels.label_issues(read)
-        run.findings.extend(found)
-        run.notes.extend(notes)
+    with threadpool_limits(limits=max(1, workers)):
+        _reduce(session, records, chosen, blocks, context, run, read)
     replace_findings(session, campaign, records, chosen, run.findings)
     return run
+
+
+def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], blocks: list[FeatureBlock],
+            context: CheckContext, run: CheckRun, predictions: labels.Predictions | None) -> None:
+    """The reduce steps: hash lookups, the fingerprint index, keyword centroids, confident learning."""
+    if duplicates.EXACT in chosen:
+        run.findings.extend(duplicates.exact_duplicates(session, records))
+    if blocks:
+        block = stack(blocks)
+        if duplicates.NEAR in chosen:
+            run.findings.extend(duplicates.near_duplicates(records, block, context))
+        run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
+    if predictions is not None:
+        found, notes = labels.label_issues(predictions)
+        run.findings.extend(found)
+        run.notes.extend(notes)

@@ -1,0 +1,116 @@
+"""Automatic-checks benchmark: throughput of `curate check` and detection of generated defects.
+
+It builds a campaign of real stored clips (espeak-ng words and numpy noise, through collector.ingest and
+store_clip, SQLite and local blobs in a temporary directory) with known defects, then times
+run_checks (what `wordcrowd curate check` runs) from stored metrics only (`--only quality,duplicate`) and with
+every audio check (decode, fingerprints, faiss index, word embeddings), with 1 and 2 workers, and reports
+recall per defect kind and the share of clean clips flagged.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/checks.py [--speakers 500] [--per-defect 40] [--workers 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.blobs import open_blob_store  # noqa: E402
+from collector.campaigns import create_campaign, get_campaign  # noqa: E402
+from collector.db import session_scope  # noqa: E402
+from collector.migrate import upgrade  # noqa: E402
+from curation.checks import CheckContext, run_checks  # noqa: E402
+from tests.defects import DEFECTS, Builder, Corpus, build  # noqa: E402
+
+KEYWORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
+# which checks count as finding each defect kind
+EXPECTED = {
+    "silence": {"quality"}, "noise_only": {"quality"}, "clipping": {"quality"},
+    "truncation": {"quality", "outlier", "wrong_word"}, "duplicate": {"duplicate"},
+    "near_duplicate": {"near_duplicate"}, "wrong_word": {"wrong_word", "outlier"},
+}
+REASONS = {"clipping": {"clipping"}}  # kinds whose quality finding must carry this reason
+
+
+def populate(directory: Path, speakers: int, per_defect: int) -> tuple[str, str, Corpus, float]:
+    """Build the store; return its database URL, storage URL, ground truth and build seconds."""
+    url, storage = f"sqlite:///{directory / 'wordcrowd.db'}", f"file://{directory / 'blobs'}"
+    upgrade(url)
+    start = time.perf_counter()
+    with session_scope(url) as session:
+        campaign = create_campaign(session, "bench", list(KEYWORDS), title="Bench", language="en",
+                                   licenses=["CC0-1.0"])
+        other = create_campaign(session, "other", list(KEYWORDS), title="Other", language="en",
+                                licenses=["CC0-1.0"])
+        corpus = build(Builder(session, open_blob_store(storage, None), campaign, other), KEYWORDS,
+                       speakers, per_defect, seed=7)
+    return url, storage, corpus, time.perf_counter() - start
+
+
+def timed(url: str, storage: str, only: list[str] | None, workers: int):
+    """Run the checks once; return (seconds, run)."""
+    start = time.perf_counter()
+    with session_scope(url) as session:
+        run = run_checks(session, get_campaign(session, "bench"), CheckContext(storage), only=only,
+                         workers=workers, progress=False)
+    return time.perf_counter() - start, run
+
+
+def _counts(kind: str, check: str, reason: str) -> bool:
+    return check in EXPECTED[kind] and (kind not in REASONS or reason in REASONS[kind])
+
+
+def detection(corpus: Corpus, run) -> dict[str, tuple[int, int]]:
+    """Return per defect kind (and "clean") how many clips were found out of how many."""
+    found = defaultdict(set)
+    for finding in run.findings:
+        found[finding.clip_id].add((finding.check, finding.reason))
+    result = {}
+    for kind in DEFECTS:
+        clips = corpus.of(kind)
+        hits = [c for c in clips if any(_counts(kind, check, reason) for check, reason in found[c])]
+        result[kind] = (len(hits), len(clips))
+    clean = corpus.of(None)
+    result["clean flagged (any check)"] = (sum(bool(found[c]) for c in clean), len(clean))
+    for check in ("quality", "wrong_word", "outlier", "near_duplicate"):
+        flagged = sum(any(ch == check for ch, _ in found[c]) for c in clean)
+        result[f"clean flagged by {check}"] = (flagged, len(clean))
+    return result
+
+
+def main() -> None:
+    """Parse arguments, build, time and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speakers", type=int, default=500)
+    parser.add_argument("--per-defect", type=int, default=40)
+    parser.add_argument("--workers", default="1,2")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="wc-checks-bench-") as temp:
+        url, storage, corpus, build_s = populate(Path(temp), args.speakers, args.per_defect)
+        clips = len(corpus.truth)
+        print(f"# checks benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+              f"{os.cpu_count()} cores; {clips} clips built and stored in {build_s:.0f} s")
+        print("| run | workers | seconds | clips/s |\n|---|---|---|---|")
+        last = None
+        for workers in (int(w) for w in args.workers.split(",")):
+            for name, only in (("stored metrics (quality, duplicate)", ["quality", "duplicate"]),
+                               ("all checks with audio", None)):
+                seconds, run = timed(url, storage, only, workers)
+                print(f"| {name} | {workers} | {seconds:.2f} | {clips / seconds:,.0f} |")
+                last = run if only is None else last
+        print("\n| defect | found | of | recall |\n|---|---|---|---|")
+        for kind, (hits, total) in detection(corpus, last).items():
+            print(f"| {kind} | {hits} | {total} | {hits / max(total, 1):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
