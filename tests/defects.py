@@ -52,10 +52,10 @@ def _voice(word: str, voice: str, pitch: int) -> np.ndarray:
 def take(word: str, speaker: int, number: int, rng: np.random.Generator) -> np.ndarray:
     """One spoken word in a speaker's voice: pitch and speed vary per speaker and take; unique noise.
 
-    Voice, pitch and stretch cycle every 528 speakers; beyond that, takes repeat (as near-duplicates)."""
+    Voice, pitch and stretch cycle every 1248 speakers; beyond that, takes repeat (as near-duplicates)."""
     voice = VOICES[speaker % len(VOICES)]
-    samples = _voice(word, voice, 30 + 15 * (speaker // len(VOICES) % 4))
-    stretch = 0.85 + 0.3 * ((speaker * 7 + number * 3) % 11) / 10  # a speed and pitch change of ±15 %
+    samples = _voice(word, voice, 25 + 7 * (speaker // len(VOICES) % 8))
+    stretch = 0.85 + 0.3 * ((speaker * 7 + number * 3) % 13) / 12  # a speed and pitch change of ±15 %
     samples = soxr.resample(samples, RATE, RATE * stretch)
     gain = 10 ** (rng.uniform(-8, 0) / 20)
     return (samples * gain + rng.normal(0, 10 ** (-62 / 20), samples.shape)).astype(np.float32)

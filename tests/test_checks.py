@@ -75,7 +75,8 @@ def test_check_finds_generated_defects(stored, tmp_path: Path) -> None:
     assert any(checks.get(c, set()) & {"wrong_word", "outlier"} for c in corpus.of("wrong_word"))
     clean = corpus.of(None)
     assert not any(checks.get(c, set()) & {"duplicate", "near_duplicate"} for c in clean)
-    assert sum(bool(checks.get(c)) for c in clean) <= 2, [found[c] for c in clean if c in found]
+    # a handful at most: the rate (≤ 5 %) is measured on thousands of clips in benchmarks/checks.py
+    assert sum(bool(checks.get(c)) for c in clean) <= 3, [found[c] for c in clean if c in found]
     with session_scope(env["WORDCROWD_DATABASE_URL"]) as session:
         assert session.scalar(select(func.count(ClipFinding.id))) == len(lines)
         top = review_order(session, get_campaign(session, "kws"), limit=3)
