@@ -55,22 +55,28 @@ def _window() -> np.ndarray:
 
 
 def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
-    """Return the log-mel power (dB) of int16 or float samples: frames × bands."""
+    """Return the log-mel power (dB) of int16 or float samples: (…, frames, bands) for (…, samples)."""
     signal = pcm.astype(np.float32) * (1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0)
-    count = 1 + max(0, len(signal) - FRAME_SAMPLES) // HOP_SAMPLES
+    count = 1 + max(0, signal.shape[-1] - FRAME_SAMPLES) // HOP_SAMPLES
     index = np.arange(FRAME_SAMPLES)[None, :] + HOP_SAMPLES * np.arange(count)[:, None]
-    frames = signal[index] * _window()
-    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=1)  # 4× numpy's float32 FFT here
+    frames = signal[..., index] * _window()
+    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=-1)  # 4× numpy's float32 FFT here
     power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
     return 10.0 * np.log10(np.maximum(power @ mel_matrix(bands), POWER_FLOOR))
 
 
 def fingerprint(mel_db: np.ndarray) -> np.ndarray:
-    """Return a unit vector that stays put under gain changes and moderate added noise."""
-    floored = np.maximum(mel_db, mel_db.max() - FINGERPRINT_RANGE_DB)
-    loud = floored > mel_db.max() - FINGERPRINT_RANGE_DB
-    second = np.diff(np.diff(floored, axis=1), axis=0) * (loud[1:, 1:] & loud[:-1, 1:])
-    return _unit(second.reshape(-1) @ _projection(second.size))
+    """Return unit vectors that stay put under gain changes and moderate added noise: one per clip of
+    (clips, frames, bands) log-mels, or one vector for a single (frames, bands)."""
+    batch = mel_db if mel_db.ndim == 3 else mel_db[None]
+    floor = batch.max(axis=(1, 2), keepdims=True) - FINGERPRINT_RANGE_DB
+    floored = np.maximum(batch, floor)
+    loud = batch > floor
+    second = np.diff(np.diff(floored, axis=2), axis=1) * (loud[:, 1:, 1:] & loud[:, :-1, 1:])
+    flat = second.reshape(len(batch), -1)
+    prints = flat @ _projection(flat.shape[1])
+    prints /= np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
+    return prints if mel_db.ndim == 3 else prints[0]
 
 
 @functools.lru_cache(maxsize=2)
@@ -86,7 +92,10 @@ def word_embedding(mel_db: np.ndarray) -> np.ndarray:
     span = mel_db[voiced[0]:voiced[-1] + 1]
     cepstra = span @ _dct_matrix(mel_db.shape[1])
     steps = np.linspace(0, len(cepstra) - 1, WORD_STEPS)
-    resampled = np.stack([np.interp(steps, np.arange(len(cepstra)), column) for column in cepstra.T], axis=1)
+    below = np.minimum(steps.astype(int), len(cepstra) - 1)
+    above = np.minimum(below + 1, len(cepstra) - 1)
+    weight = (steps - below)[:, None]
+    resampled = cepstra[below] * (1 - weight) + cepstra[above] * weight  # linear interpolation in time
     resampled -= resampled.mean(axis=0, keepdims=True)
     return _unit(resampled.reshape(-1))
 

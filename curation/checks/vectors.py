@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collector.canonical import CANONICAL_SAMPLES
 from curation.checks.features import fingerprint, log_mel, word_embedding
 from curation.checks.records import CheckContext, ClipRecord, load_audio
+
+MEL_BATCH = 32  # clips per FFT call: fewer calls, temporaries still small enough for the caches
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,15 @@ class FeatureBlock:
 
 
 def feature_chunk(records: Sequence[ClipRecord], context: CheckContext) -> FeatureBlock:
-    """Decode each clip's canonical audio once and compute both vectors from one log-mel."""
-    prints, embeddings = [], []
-    for record in records:
-        mel = log_mel(load_audio(record, context))
-        prints.append(fingerprint(mel))
-        embeddings.append(word_embedding(mel))
-    return FeatureBlock([r.clip_id for r in records], np.array(prints, dtype=np.float32),
-                        np.array(embeddings, dtype=np.float32))
+    """Decode each clip's canonical audio once and compute both vectors from one log-mel (batched)."""
+    audio = np.zeros((len(records), CANONICAL_SAMPLES), dtype=np.int16)
+    for row, record in enumerate(records):
+        samples = load_audio(record, context)[:CANONICAL_SAMPLES]
+        audio[row, :len(samples)] = samples
+    mels = np.concatenate([log_mel(audio[start:start + MEL_BATCH])
+                           for start in range(0, len(audio), MEL_BATCH)])
+    embeddings = np.array([word_embedding(mel) for mel in mels], dtype=np.float32)
+    return FeatureBlock([r.clip_id for r in records], fingerprint(mels).astype(np.float32), embeddings)
 
 
 def stack(blocks: Sequence[FeatureBlock]) -> FeatureBlock:
