@@ -80,6 +80,7 @@ def check(slug: str, findings_file: Path | None, predictions: Path | None, worke
     """(Re)run the automatic checks over campaign SLUG and store their findings per clip."""
     from curation.checks.command import run_check_command
 
+    names = [name.strip() for name in only.split(",") if name.strip()] if only else None
     summary = run_check_command(slug, findings_file=findings_file, predictions=predictions, workers=workers,
-                                only=_split_licenses((only,)) if only else None, progress=progress)
+                                only=names, progress=progress)
     click.echo(summary)

@@ -160,14 +160,18 @@ def test_bad_predictions_file_is_one_line_error(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "no campaign 'nope'" in unknown.output
 
 
-def test_context_runs_without_a_pool(stored) -> None:
-    """run_checks as a library: the same quality findings in one process as through the CLI's pool."""
+def test_pool_and_one_process_agree(stored) -> None:
+    """The map step over small chunks in a two-process pool finds exactly what one process finds."""
     env, corpus = stored
-    with session_scope(env["WORDCROWD_DATABASE_URL"]) as session:
-        run = run_checks(session, get_campaign(session, "kws"),
-                         CheckContext(env["WORDCROWD_STORAGE_URL"]), only=["quality"], progress=False)
-    flagged = {f.clip_id for f in run.findings}
-    assert set(corpus.of("silence")) | set(corpus.of("clipping")) <= flagged
+    runs = []
+    for workers in (1, 2):
+        with session_scope(env["WORDCROWD_DATABASE_URL"]) as session:
+            runs.append(run_checks(session, get_campaign(session, "kws"),
+                                   CheckContext(env["WORDCROWD_STORAGE_URL"]), workers=workers,
+                                   progress=False, chunk_size=8))
+    one, pool = ({(f.clip_id, f.check, f.reason, round(f.score, 4)) for f in run.findings} for run in runs)
+    assert one == pool
+    assert set(corpus.of("silence")) | set(corpus.of("clipping")) <= {clip for clip, *_ in one}
 
 
 def test_curate_check_imports_no_tensorflow(tmp_path: Path) -> None:

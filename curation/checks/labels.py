@@ -67,7 +67,7 @@ def read_predictions(path: Path, records: Sequence[ClipRecord]) -> Predictions:
         raise CheckError(f"{path} is empty; it needs a header and one row per clip")
     id_column, classes = _header(path, rows[0])
     lookup = {(r.clip_id if id_column == "clip_id" else r.sha256): r.clip_id for r in records}
-    clip_ids, labels, probabilities, unmatched = [], [], [], 0
+    clip_ids, labels, probabilities, unmatched, seen = [], [], [], 0, set()
     for line, row in enumerate(rows[1:], start=2):
         if not row:
             continue
@@ -77,6 +77,9 @@ def read_predictions(path: Path, records: Sequence[ClipRecord]) -> Predictions:
         if row[0] not in lookup:
             unmatched += 1
             continue
+        if lookup[row[0]] in seen:
+            raise CheckError(f"{path}, line {line}: clip {row[0]} appears a second time")
+        seen.add(lookup[row[0]])
         clip_ids.append(lookup[row[0]])
         labels.append(row[1])
         probabilities.append(values)

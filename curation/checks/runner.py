@@ -17,7 +17,15 @@ from tqdm import tqdm
 from collector.models import Campaign
 from curation.checks import duplicates, labels, rules, words
 from curation.checks.findings import replace_findings
-from curation.checks.records import CheckContext, CheckError, ClipRecord, Finding, chunks, load_records
+from curation.checks.records import (
+    CHUNK_SIZE,
+    CheckContext,
+    CheckError,
+    ClipRecord,
+    Finding,
+    chunks,
+    load_records,
+)
 from curation.checks.vectors import FeatureBlock, feature_chunk, stack
 
 CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, labels.CHECK)
@@ -69,8 +77,8 @@ def map_chunk(records: list[ClipRecord], context: CheckContext, work: _Work) -> 
 
 
 def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, workers: int,
-            progress: bool) -> Iterator[tuple[list[Finding], FeatureBlock | None]]:
-    parts = list(chunks(records))
+            progress: bool, chunk_size: int) -> Iterator[tuple[list[Finding], FeatureBlock | None]]:
+    parts = list(chunks(records, chunk_size))
     bar = tqdm(total=len(records), desc="checking clips", unit="clip", leave=False,
                disable=not (progress and sys.stderr.isatty()))
     with bar:
@@ -92,7 +100,7 @@ def _counted(results: Iterator, parts: list[list[ClipRecord]], bar: tqdm) -> Ite
 
 def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
                only: Sequence[str] | None = None, predictions: Path | None = None, workers: int = 1,
-               progress: bool = True) -> CheckRun:
+               progress: bool = True, chunk_size: int = CHUNK_SIZE) -> CheckRun:
     """Run the chosen checks over every clip of the campaign and store their findings (caller commits)."""
     chosen = choose_checks(only, predictions)
     records = load_records(session, campaign)
@@ -103,7 +111,7 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
         run.unmatched_predictions = read.unmatched
     work = _Work(rules.CHECK in chosen, bool(AUDIO_CHECKS & set(chosen)))
     blocks = []
-    for found, block in _mapped(records, context, work, workers, progress):
+    for found, block in _mapped(records, context, work, workers, progress, chunk_size):
         run.findings.extend(found)
         if block is not None:
             blocks.append(block)
