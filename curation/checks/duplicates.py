@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from collector.models import Campaign, Clip, as_utc
@@ -18,7 +18,6 @@ from curation.checks.vectors import FeatureBlock
 
 EXACT = "duplicate"
 NEAR = "near_duplicate"
-LOOKUP_BATCH = 500  # hashes per IN (...) query
 NEIGHBOURS = 8  # candidates the index returns per clip
 # A pair is a candidate when its fingerprints' cosine similarity reaches this (replays with 15–35 dB SNR and
 # ±12 dB gain measured 0.6–1.0, distinct takes of one synthetic voice up to 0.75; benchmarks/RESULTS.md) …
@@ -35,27 +34,23 @@ def _earliest_key(row: tuple) -> tuple:
     return as_utc(row[3]), row[4]
 
 
-def _stored_twins(session: Session, records: Sequence[ClipRecord]) -> list[tuple]:
-    """Return (public id, sha256, original sha256, created, row id, campaign slug) of every stored clip in any
-    campaign that shares a canonical or original hash with one of the records."""
-    hashes = sorted({r.sha256 for r in records} | {r.original_sha256 for r in records})
-    rows: dict[int, tuple] = {}
-    for start in range(0, len(hashes), LOOKUP_BATCH):
-        batch = hashes[start:start + LOOKUP_BATCH]
-        query = (select(Clip.public_id, Clip.sha256, Clip.original_sha256, Clip.created_at, Clip.id,
-                        Campaign.slug)
-                 .join(Campaign, Clip.campaign_id == Campaign.id)
-                 .where(or_(Clip.sha256.in_(batch), Clip.original_sha256.in_(batch))))
-        for row in session.execute(query):
-            rows[row[4]] = tuple(row)
-    return list(rows.values())
+def _stored_twins(session: Session) -> list[tuple]:
+    """Return (public id, sha256, original sha256, created, row id, campaign slug) of every stored clip,
+    in any campaign, whose canonical or original hash another clip shares (two grouping scans)."""
+    shared_audio = select(Clip.sha256).group_by(Clip.sha256).having(func.count() > 1)
+    shared_upload = select(Clip.original_sha256).group_by(Clip.original_sha256).having(func.count() > 1)
+    columns = (Clip.public_id, Clip.sha256, Clip.original_sha256, Clip.created_at, Clip.id, Campaign.slug)
+    query = (select(*columns)
+             .join(Campaign, Clip.campaign_id == Campaign.id)
+             .where(or_(Clip.sha256.in_(shared_audio), Clip.original_sha256.in_(shared_upload))))
+    return [tuple(row) for row in session.execute(query)]
 
 
 def exact_duplicates(session: Session, records: Sequence[ClipRecord]) -> list[Finding]:
     """Flag every clip of the records whose upload or canonical audio an earlier stored clip already has."""
     mine = {r.clip_id for r in records}
     groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-    for row in _stored_twins(session, records):
+    for row in _stored_twins(session):
         groups["same_upload", row[2]].append(row)
         groups["same_audio", row[1]].append(row)
     found: dict[str, Finding] = {}
