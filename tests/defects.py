@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import soxr
 
 from collector.canonical import canonical_window, wav_bytes
 from collector.clips import store_clip
@@ -44,19 +43,19 @@ class Corpus:
         return [clip for clip, kind in self.truth.items() if kind == defect]
 
 
-@functools.lru_cache(maxsize=4096)
-def _voice(word: str, voice: str, pitch: int) -> np.ndarray:
-    return espeak_samples(word, RATE, voice=voice, pitch=pitch)
+@functools.lru_cache(maxsize=2048)
+def _voice(word: str, voice: str, pitch: int, speed: int) -> np.ndarray:
+    return espeak_samples(word, RATE, voice=voice, pitch=pitch, speed=speed)
 
 
 def take(word: str, speaker: int, number: int, rng: np.random.Generator) -> np.ndarray:
-    """One spoken word in a speaker's voice: pitch and speed vary per speaker and take; unique noise.
-
-    Voice, pitch and stretch cycle every 1248 speakers; beyond that, takes repeat (as near-duplicates)."""
+    """One spoken word in a speaker's voice: espeak-ng's voice, pitch and speed vary per speaker and take,
+    so takes are distinct syntheses (a resampled copy of one synthesis would be a near-duplicate); unique
+    gain and noise. Voice, pitch and speed combinations repeat only after 1248 speakers."""
     voice = VOICES[speaker % len(VOICES)]
-    samples = _voice(word, voice, 25 + 7 * (speaker // len(VOICES) % 8))
-    stretch = 0.85 + 0.3 * ((speaker * 7 + number * 3) % 13) / 12  # a speed and pitch change of ±15 %
-    samples = soxr.resample(samples, RATE, RATE * stretch)
+    pitch = 25 + 7 * (speaker // len(VOICES) % 8)
+    speed = 120 + 6 * ((speaker * 7 + number * 3) % 13)  # words per minute
+    samples = _voice(word, voice, pitch, speed)
     gain = 10 ** (rng.uniform(-8, 0) / 20)
     return (samples * gain + rng.normal(0, 10 ** (-62 / 20), samples.shape)).astype(np.float32)
 

@@ -4,6 +4,7 @@ index for candidates, then a normalised cross-correlation of the two waveforms t
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ import scipy.fft
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from collector.canonical import CANONICAL_RATE_HZ
 from collector.models import Campaign, Clip, as_utc
 from curation.checks.records import CheckContext, ClipRecord, Finding, load_audio
 from curation.checks.vectors import FeatureBlock
@@ -19,13 +21,15 @@ from curation.checks.vectors import FeatureBlock
 EXACT = "duplicate"
 NEAR = "near_duplicate"
 NEIGHBOURS = 8  # candidates the index returns per clip
-# A pair is a candidate when its fingerprints' cosine similarity reaches this (replays with 15–35 dB SNR and
-# ±12 dB gain measured 0.6–1.0, distinct takes of one synthetic voice up to 0.75; benchmarks/RESULTS.md) …
-CANDIDATE_SIMILARITY = 0.45
+# A pair is a candidate when its fingerprints' cosine similarity reaches this: replays (20–35 dB SNR,
+# −10…+4 dB gain) measured 0.7–1.0; a third of distinct takes have a neighbour this near, so the waveform
+# check below runs about 0.7 times per clip (benchmarks/RESULTS.md) …
+CANDIDATE_SIMILARITY = 0.55
 # … and a near-duplicate when the waveforms' peak normalised cross-correlation within ±MAX_LAG_MS reaches
 # this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
 MIN_CORRELATION = 0.9
 MAX_LAG_MS = 100
+AUDIO_CACHE_CLIPS = 2048  # decoded clips kept while confirming pairs (a clip is often in several)
 HNSW_LINKS = 32  # faiss IndexHNSWFlat M
 HNSW_SEARCH_DEPTH = 64  # efSearch
 
@@ -104,13 +108,14 @@ def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
     """Flag the later clip of each confirmed near-duplicate pair (exact copies are the other check's)."""
     by_id = {r.clip_id: r for r in records}
     ordered = [by_id[cid] for cid in block.clip_ids]
-    max_lag = MAX_LAG_MS * 16
+    max_lag = MAX_LAG_MS * CANONICAL_RATE_HZ // 1000
+    audio = functools.lru_cache(maxsize=AUDIO_CACHE_CLIPS)(lambda record: load_audio(record, context))
     found: dict[str, Finding] = {}
     for i, j, _sim in candidate_pairs(block.fingerprints):
         first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
         if first.sha256 == later.sha256:
             continue
-        score = peak_correlation(load_audio(first, context), load_audio(later, context), max_lag)
+        score = peak_correlation(audio(first), audio(later), max_lag)
         if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
             found[later.clip_id] = Finding(
                 later.clip_id, NEAR, "near_duplicate", score,

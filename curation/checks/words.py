@@ -19,7 +19,7 @@ TRIM_SHARE = 0.2  # the centroid is recomputed without this share of the clips f
 WRONG_WORD_MARGIN = 0.0
 # An outlier: its distance to its keyword's centroid is this many robust standard deviations (MAD) above the
 # keyword's median distance.
-OUTLIER_Z = 3.5
+OUTLIER_Z = 5.0
 MAD_TO_SIGMA = 1.4826
 # Scores lie in [0, 1] like every check's: wrong_word is a two-way softmax of the two cosine similarities at
 # this temperature (0.5 = equally near, 1 = only like the other word); outlier is z / (z + OUTLIER_Z).
