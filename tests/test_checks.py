@@ -217,3 +217,16 @@ def test_fingerprint_ignores_gain_and_correlation_separates_replays_from_takes()
     assert float(fingerprint(log_mel(first)) @ fingerprint(log_mel(quiet))) > 0.999
     assert peak_correlation(first, replay(first, rng), 1600) >= MIN_CORRELATION
     assert peak_correlation(first, second, 1600) < MIN_CORRELATION
+
+
+def test_canonical_decoder_reads_what_the_collector_writes() -> None:
+    """The fast canonical-WAV reader returns exactly the samples collector.canonical wrote; other WAV
+    layouts (stereo here) still decode, through soundfile."""
+    from collector.canonical import wav_bytes
+    from curation.checks.records import decode_canonical
+    from tests.speech import wav_bytes as encode_wav
+
+    pcm = np.random.default_rng(2).normal(0, 3000, 16000).clip(-32768, 32767).astype("<i2")
+    assert np.array_equal(decode_canonical(wav_bytes(pcm)), pcm)
+    stereo = encode_wav(np.stack([pcm, pcm], axis=1) / 32768.0, 16000)
+    assert np.array_equal(decode_canonical(stereo), pcm)

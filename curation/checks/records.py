@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobNotFound, open_blob_store
+from collector.canonical import CANONICAL_RATE_HZ
 from collector.clips import METRIC_COLUMNS
 from collector.models import Campaign, Clip, Contributor, Keyword, as_utc
 from collector.quality import Quality
@@ -111,5 +113,19 @@ def load_audio(record: ClipRecord, context: CheckContext) -> np.ndarray:
         data = _blob_store(context.storage_url, context.s3_endpoint_url).get(record.canonical_key)
     except BlobNotFound as exc:
         raise CheckError(f"the audio of clip {record.clip_id} is missing from the blob store") from exc
+    return decode_canonical(data)
+
+
+# The header collector.canonical.wav_bytes writes: RIFF/WAVE, a 16-byte fmt chunk (PCM, mono, 16 kHz, 16 bit),
+# then the data chunk at byte 36. Such a file is read without soundfile (0.6 ms a clip under load, 30× this).
+_CANONICAL_FMT = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, CANONICAL_RATE_HZ, CANONICAL_RATE_HZ * 2, 2, 16)
+
+
+def decode_canonical(data: bytes) -> np.ndarray:
+    """Return the int16 samples of a canonical WAV (any other WAV layout goes through soundfile)."""
+    canonical = data[:4] == b"RIFF" and data[8:12] == b"WAVE" and data[12:36] == _CANONICAL_FMT
+    if canonical and data[36:40] == b"data":
+        size = struct.unpack_from("<I", data, 40)[0]
+        return np.frombuffer(data, dtype="<i2", count=min(size, len(data) - 44) // 2, offset=44)
     samples, _rate = sf.read(io.BytesIO(data), dtype="int16")
     return samples if samples.ndim == 1 else samples[:, 0]
