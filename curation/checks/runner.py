@@ -86,7 +86,7 @@ def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, w
             results: Iterator = (map_chunk(part, context, work) for part in parts)
             yield from _counted(results, parts, bar)
             return
-        pool_context = multiprocessing.get_context("forkserver")
+        pool_context = multiprocessing.get_context("spawn")  # fresh workers: no inherited engine or threads
         with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context) as pool:
             results = pool.map(map_chunk, parts, [context] * len(parts), [work] * len(parts))
             yield from _counted(results, parts, bar)
