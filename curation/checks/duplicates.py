@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
@@ -29,7 +30,7 @@ CANDIDATE_SIMILARITY = 0.55
 # this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
 MIN_CORRELATION = 0.9
 MAX_LAG_MS = 100
-AUDIO_CACHE_CLIPS = 2048  # decoded clips kept while confirming pairs (a clip is often in several)
+AUDIO_CACHE_CLIPS = 2048  # clip spectra kept while confirming pairs (a clip is often in several)
 HNSW_LINKS = 32  # faiss IndexHNSWFlat M
 HNSW_SEARCH_DEPTH = 64  # efSearch
 
@@ -91,14 +92,30 @@ def candidate_pairs(prints: np.ndarray, neighbours: int = NEIGHBOURS,
     return [(i, j, sim) for (i, j), sim in sorted(pairs.items())]
 
 
-def peak_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
-    """Return the largest normalised cross-correlation of two signals over lags within ±max_lag samples."""
-    a, b = a.astype(np.float32), b.astype(np.float32)
-    energy = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+@dataclass(frozen=True)
+class Spectrum:
+    """A signal's zero-padded FFT and its energy: computed once per clip, used in each of its pairs."""
+
+    fft: np.ndarray
+    size: int  # of the padded signal
+    energy: float
+
+
+def spectrum(signal: np.ndarray) -> Spectrum:
+    """Return the FFT (padded for a linear correlation with a signal of the same length) and energy."""
+    values = signal.astype(np.float32)
+    size = scipy.fft.next_fast_len(2 * len(values), real=True)
+    return Spectrum(scipy.fft.rfft(values, size), size, float(np.dot(values, values)))
+
+
+def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag: int) -> float:
+    """Return the largest normalised cross-correlation of two equally long signals within ±max_lag samples."""
+    a = a if isinstance(a, Spectrum) else spectrum(a)
+    b = b if isinstance(b, Spectrum) else spectrum(b)
+    energy = float(np.sqrt(a.energy * b.energy))
     if energy == 0.0:
         return 0.0
-    size = scipy.fft.next_fast_len(len(a) + len(b), real=True)
-    full = scipy.fft.irfft(scipy.fft.rfft(a, size) * np.conj(scipy.fft.rfft(b, size)), size)
+    full = scipy.fft.irfft(a.fft * np.conj(b.fft), a.size)
     around = np.concatenate([full[-max_lag:], full[:max_lag + 1]])
     return float(np.abs(around).max() / energy)
 
@@ -109,13 +126,13 @@ def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
     by_id = {r.clip_id: r for r in records}
     ordered = [by_id[cid] for cid in block.clip_ids]
     max_lag = MAX_LAG_MS * CANONICAL_RATE_HZ // 1000
-    audio = functools.lru_cache(maxsize=AUDIO_CACHE_CLIPS)(lambda record: load_audio(record, context))
+    spectra = functools.lru_cache(maxsize=AUDIO_CACHE_CLIPS)(lambda r: spectrum(load_audio(r, context)))
     found: dict[str, Finding] = {}
     for i, j, _sim in candidate_pairs(block.fingerprints):
         first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
         if first.sha256 == later.sha256:
             continue
-        score = peak_correlation(audio(first), audio(later), max_lag)
+        score = peak_correlation(spectra(first), spectra(later), max_lag)
         if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
             found[later.clip_id] = Finding(
                 later.clip_id, NEAR, "near_duplicate", score,
