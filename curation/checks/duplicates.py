@@ -101,17 +101,20 @@ class Spectrum:
     energy: float
 
 
-def spectrum(signal: np.ndarray) -> Spectrum:
-    """Return the FFT (padded for a linear correlation with a signal of the same length) and energy."""
+def spectrum(signal: np.ndarray, size: int | None = None) -> Spectrum:
+    """Return the FFT, padded to `size` (default: room for a linear correlation with an equally long
+    signal), and the energy."""
     values = signal.astype(np.float32)
-    size = scipy.fft.next_fast_len(2 * len(values), real=True)
+    size = size or scipy.fft.next_fast_len(2 * len(values), real=True)
     return Spectrum(scipy.fft.rfft(values, size), size, float(np.dot(values, values)))
 
 
 def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag: int) -> float:
-    """Return the largest normalised cross-correlation of two equally long signals within ±max_lag samples."""
-    a = a if isinstance(a, Spectrum) else spectrum(a)
-    b = b if isinstance(b, Spectrum) else spectrum(b)
+    """Return the largest normalised cross-correlation of two signals (or their spectra of one size)
+    within ±max_lag samples."""
+    if not isinstance(a, Spectrum) or not isinstance(b, Spectrum):
+        size = scipy.fft.next_fast_len(len(a) + len(b), real=True)  # arrays here
+        a, b = spectrum(a, size), spectrum(b, size)
     energy = float(np.sqrt(a.energy * b.energy))
     if energy == 0.0:
         return 0.0
