@@ -21,7 +21,7 @@ from curation.checks.vectors import FeatureBlock
 
 EXACT = "duplicate"
 NEAR = "near_duplicate"
-NEIGHBOURS = 8  # candidates the index returns per clip
+NEIGHBOURS = 2  # candidates per clip: a replay is its original's nearest (8 cost 2x for no gain)
 # A pair is a candidate when its fingerprints' cosine similarity reaches this: replays (20–35 dB SNR,
 # −10…+4 dB gain) measured 0.7–1.0; a third of distinct takes have a neighbour this near, so the waveform
 # check below runs about 0.7 times per clip (benchmarks/RESULTS.md) …

@@ -115,7 +115,8 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
         run.findings.extend(found)
         if block is not None:
             blocks.append(block)
-    with threadpool_limits(limits=max(1, workers)):
+    # one thread: faiss's OpenMP threads spin and, on a shared machine, cost more than they bring
+    with threadpool_limits(limits=1):
         _reduce(session, records, chosen, blocks, context, run, read)
     replace_findings(session, campaign, records, chosen, run.findings)
     return run
