@@ -23,8 +23,8 @@ EXACT = "duplicate"
 NEAR = "near_duplicate"
 NEIGHBOURS = 2  # candidates per clip: a replay is its original's nearest (8 cost 2x for no gain)
 # A pair is a candidate when its fingerprints' cosine similarity reaches this: replays (20–35 dB SNR,
-# −10…+4 dB gain) measured 0.7–1.0; a third of distinct takes have a neighbour this near, so the waveform
-# check below runs about 0.7 times per clip (benchmarks/RESULTS.md) …
+# −10…+4 dB gain) measured 0.5–1.0, distinct takes of one voice up to 0.75; with NEIGHBOURS = 2 the
+# waveform check below runs about once per clip (benchmarks/RESULTS.md) …
 CANDIDATE_SIMILARITY = 0.55
 # … and a near-duplicate when the waveforms' peak normalised cross-correlation within ±MAX_LAG_MS reaches
 # this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
