@@ -304,3 +304,18 @@ class ReleaseClip(Base):
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True)
     path: Mapped[str] = mapped_column(String(255))
+
+
+class ClipFinding(Base):
+    """One automatic check's finding on a clip (curation's `curate check`), replaced per run of that check."""
+
+    __tablename__ = "clip_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    check_name: Mapped[str] = mapped_column(String(32), index=True)  # curation.checks.CHECKS
+    reason: Mapped[str] = mapped_column(String(64))  # a snake_case code
+    score: Mapped[float] = mapped_column(Float)  # higher is more suspicious; the review queue orders by it
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    related_clip: Mapped[str | None] = mapped_column(String(32))  # public id of the clip it resembles
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def curate() -> None:
-    """Curate a campaign's clips: bias and balance reports, releases (checks and imports are coming)."""
+    """Curate a campaign's clips: automatic checks, bias and balance reports, releases."""
 
 
 def _split_licenses(values: tuple[str, ...]) -> list[str]:
@@ -107,3 +107,24 @@ def report(slug: str, out_dir: Path, reference: Path | None) -> None:
         raise click.ClickException(f"cannot write the report: {exc.strerror or exc}") from None
     click.echo(terminal_summary(made))
     click.echo(f"wrote {', '.join(str(path) for path in written)}")
+
+
+@curate.command()
+@click.argument("slug")
+@click.option("--findings", "findings_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every finding to this file, one JSON object per line.")
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Out-of-fold model predictions (TSV, docs/checks.md): enables the label_issue check.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that decode and measure clips in parallel.")
+@click.option("--only", metavar="CHECK,...", help="Run only these checks (comma-separated; default: all).")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
+def check(slug: str, findings_file: Path | None, predictions: Path | None, workers: int, only: str | None,
+          progress: bool) -> None:
+    """(Re)run the automatic checks over campaign SLUG and store their findings per clip."""
+    from curation.checks.command import run_check_command
+
+    names = [name.strip() for name in only.split(",") if name.strip()] if only else None
+    summary = run_check_command(slug, findings_file=findings_file, predictions=predictions, workers=workers,
+                                only=names, progress=progress)
+    click.echo(summary)

@@ -232,3 +232,23 @@ def test_the_report_page_shows_the_campaigns_balance(client) -> None:
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Bias and balance" in text and "data:image/png;base64," in text
     assert "<style>" not in text  # the page's CSP allows no inline style
+
+
+def test_check_findings_lead_the_queue_and_show_on_the_card(app, client) -> None:
+    """A clip `curate check` found a duplicate of comes before flagged clips, with the finding on its card."""
+    from collector.db import get_session
+    from collector.models import ClipFinding
+
+    auth = contributor(client)
+    flagged, found = uploaded(client, auth, "yes", 0), uploaded(client, auth, "no", 1)
+    change(app, flagged, auto_verdict="review", flags=["low_snr"])
+    change(app, found, auto_verdict="accept", flags=[])
+    with app.app_context():
+        session = get_session()
+        row = session.scalars(select(Clip).where(Clip.public_id == found)).one()
+        session.add(ClipFinding(clip_id=row.id, check_name="duplicate", reason="same_audio", score=1.0,
+                                detail="same canonical audio as an earlier clip"))
+        session.commit()
+    cards = client.get("/review/api/c/kws/queue", headers=logged_in(client)).json["clips"]
+    assert [card["clip_id"] for card in cards] == [found, flagged]
+    assert cards[0]["reasons"] == ["same_audio"] and cards[0]["findings"][0]["check"] == "duplicate"

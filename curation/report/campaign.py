@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collector.models import Campaign
+from collector.models import Campaign, Clip, ClipFinding
 from collector.privacy import pseudonym_key, speaker_id
 from curation.report.build import build_report
 from curation.report.records import DEMOGRAPHIC_FIELDS, load_clips, vote_count
@@ -24,12 +25,20 @@ def campaign_report(session: Session, campaign: Campaign,
                     reference: Mapping[str, Mapping[str, float]] | None = None,
                     findings: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Return the bias and balance report of a campaign as stored now (speakers as releases name them)."""
+    findings = findings if findings is not None else findings_per_check(session, campaign)
     key = pseudonym_key(session)
     clips = load_clips(session, campaign, lambda public_id: speaker_id(key, public_id))
     details = {"slug": campaign.slug, "title": campaign.title, "language": campaign.language,
                "targets": {keyword.word: keyword.target_count for keyword in campaign.keywords}}
     return build_report(clips, campaign=details, reference=reference, findings=findings,
                         votes=vote_count(session, campaign))
+
+
+def findings_per_check(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Count the stored findings of `curate check` on the campaign's clips, per check."""
+    query = (select(ClipFinding.check_name, func.count()).join(Clip, ClipFinding.clip_id == Clip.id)
+             .where(Clip.campaign_id == campaign.id).group_by(ClipFinding.check_name))
+    return dict(session.execute(query).all())
 
 
 def load_reference(path: Path) -> dict[str, dict[str, float]]:

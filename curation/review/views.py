@@ -175,7 +175,7 @@ def report(slug: str) -> str:
 def speaker(clip_id: str) -> str:
     """Every clip of the person who made this clip, with one step to reject them all."""
     clip = _clip_or_404(clip_id)
-    cards = [queue.clip_card(c) for c in queue.speaker_clips(get_session(), clip)]
+    cards = queue.clip_cards(get_session(), queue.speaker_clips(get_session(), clip))
     config = _config(speakerDecision=url_for("review.decide_speaker", clip_id=clip_id))
     return render_template("review/speaker.html", clip=clip, cards=cards, page_config=config,
                            curator=reviewer())
@@ -191,7 +191,7 @@ def queue_json(slug: str) -> Response:
         raise validation_error("count", f"must be a whole number from 1 to {MAX_COUNT}.")
     skipped = [s for s in request.args.get("skip", "").split(",") if s]
     found = queue.review_queue(get_session(), campaign, int(count), skipped)
-    return jsonify({"clips": [queue.clip_card(clip) for clip in found]})
+    return jsonify({"clips": queue.clip_cards(get_session(), found)})
 
 
 @bp.post("/api/clips/<clip_id>/decision")
@@ -202,7 +202,7 @@ def decide(clip_id: str) -> tuple[Response, int]:
     body = json_object()
     decision, reason = decisions.check_decision(body.get("decision"), body.get("reason"))
     decisions.decide(get_session(), [clip], reviewer(), decision, reason)
-    return jsonify({"clip": queue.clip_card(clip)}), 201
+    return jsonify({"clip": queue.clip_cards(get_session(), [clip])[0]}), 201
 
 
 @bp.post("/api/clips/<clip_id>/speaker-decision")
@@ -225,4 +225,4 @@ def decide_speaker(clip_id: str) -> tuple[Response, int]:
 def undo() -> Response:
     """Undo this curator's latest step (one clip, or one speaker's clips)."""
     restored = decisions.undo_last(get_session(), reviewer())
-    return jsonify({"restored": [queue.clip_card(clip) for clip in restored]})
+    return jsonify({"restored": queue.clip_cards(get_session(), restored)})

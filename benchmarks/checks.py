@@ -1,0 +1,145 @@
+"""Automatic-checks benchmark: throughput of `curate check` and detection of generated defects.
+
+It builds a campaign of real stored clips (espeak-ng words and numpy noise, through collector.ingest and
+store_clip, SQLite and local blobs in a temporary directory) with known defects, then times
+run_checks (what `wordcrowd curate check` runs) from stored metrics only (`--only quality,duplicate`) and with
+every audio check (decode, fingerprints, faiss index, word embeddings), with 1 and 2 workers, and reports
+recall per defect kind and the share of clean clips flagged.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/checks.py [--speakers 500] [--per-defect 40] [--workers 1,2]
+                                                      [--store DIR]
+
+With --store DIR the generated store is kept in DIR (and reused when DIR already holds one), so the checks
+can be timed again without building the clips again. CPU seconds are this process's and its worker
+processes' (user + system), so they say what the checks cost whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.blobs import open_blob_store  # noqa: E402
+from collector.campaigns import create_campaign, get_campaign  # noqa: E402
+from collector.db import session_scope  # noqa: E402
+from collector.migrate import upgrade  # noqa: E402
+from curation.checks import CheckContext, run_checks  # noqa: E402
+from tests.defects import DEFECTS, Builder, Corpus, build  # noqa: E402
+
+KEYWORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
+# which checks count as finding each defect kind
+EXPECTED = {
+    "silence": {"quality"}, "noise_only": {"quality"}, "clipping": {"quality"},
+    "truncation": {"quality", "outlier", "wrong_word"}, "duplicate": {"duplicate"},
+    "near_duplicate": {"near_duplicate"}, "wrong_word": {"wrong_word", "outlier"},
+}
+REASONS = {"clipping": {"clipping"}}  # kinds whose quality finding must carry this reason
+
+
+def populate(directory: Path, speakers: int, per_defect: int) -> tuple[str, str, Corpus, float]:
+    """Build the store (or reuse one); return its database URL, storage URL, ground truth, build seconds."""
+    url, storage = f"sqlite:///{directory / 'wordcrowd.db'}", f"file://{directory / 'blobs'}"
+    truth = directory / "truth.json"
+    if truth.exists():
+        return url, storage, Corpus(json.loads(truth.read_text())), 0.0
+    upgrade(url)
+    start = time.perf_counter()
+    with session_scope(url) as session:
+        campaign = create_campaign(session, "bench", list(KEYWORDS), title="Bench", language="en",
+                                   licenses=["CC0-1.0"])
+        other = create_campaign(session, "other", list(KEYWORDS), title="Other", language="en",
+                                licenses=["CC0-1.0"])
+        corpus = build(Builder(session, open_blob_store(storage, None), campaign, other), KEYWORDS,
+                       speakers, per_defect, seed=7)
+    truth.write_text(json.dumps(corpus.truth))
+    return url, storage, corpus, time.perf_counter() - start
+
+
+def timed(url: str, storage: str, only: list[str] | None, workers: int):
+    """Run the checks once; return (wall seconds, CPU seconds of this process and its workers, run)."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
+    with session_scope(url) as session:
+        run = run_checks(session, get_campaign(session, "bench"), CheckContext(storage), only=only,
+                         workers=workers, progress=False)
+    return time.perf_counter() - start, _cpu_seconds() - cpu, run
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _counts(kind: str, check: str, reason: str) -> bool:
+    return check in EXPECTED[kind] and (kind not in REASONS or reason in REASONS[kind])
+
+
+def detection(corpus: Corpus, run) -> dict[str, tuple[int, int]]:
+    """Return per defect kind (and "clean") how many clips were found out of how many."""
+    found = defaultdict(set)
+    for finding in run.findings:
+        found[finding.clip_id].add((finding.check, finding.reason))
+    result = {}
+    for kind in DEFECTS:
+        clips = corpus.of(kind)
+        hits = [c for c in clips if any(_counts(kind, check, reason) for check, reason in found[c])]
+        result[kind] = (len(hits), len(clips))
+    clean = corpus.of(None)
+    result["clean flagged (any check)"] = (sum(bool(found[c]) for c in clean), len(clean))
+    for check in ("quality", "wrong_word", "outlier", "near_duplicate"):
+        flagged = sum(any(ch == check for ch, _ in found[c]) for c in clean)
+        result[f"clean flagged by {check}"] = (flagged, len(clean))
+    return result
+
+
+def main() -> None:
+    """Parse arguments, build, time and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speakers", type=int, default=500)
+    parser.add_argument("--per-defect", type=int, default=40)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--store", type=Path, help="keep (or reuse) the generated store in this directory")
+    args = parser.parse_args()
+    if args.store is not None:
+        args.store.mkdir(parents=True, exist_ok=True)
+        report(args, args.store)
+        return
+    with tempfile.TemporaryDirectory(prefix="wc-checks-bench-") as temp:
+        report(args, Path(temp))
+
+
+def report(args: argparse.Namespace, directory: Path) -> None:
+    """Build or reuse the store, time the checks and print the tables."""
+    url, storage, corpus, build_s = populate(directory, args.speakers, args.per_defect)
+    clips = len(corpus.truth)
+    print(f"# checks benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {clips} clips"
+          + (f" built and stored in {build_s:.0f} s" if build_s else " (store reused)"))
+    print("| run | workers | wall s | clips/s | CPU s | CPU ms per clip |")
+    print("|---|---|---|---|---|---|")
+    last = None
+    for workers in (int(w) for w in args.workers.split(",")):
+        for name, only in (("stored metrics (quality, duplicate)", ["quality", "duplicate"]),
+                           ("all checks with audio", None)):
+            seconds, cpu, run = timed(url, storage, only, workers)
+            print(f"| {name} | {workers} | {seconds:.2f} | {clips / seconds:,.0f} | {cpu:.2f} | "
+                  f"{cpu * 1000 / clips:.2f} |", flush=True)
+            last = run if only is None else last
+    print("\n| defect | found | of | recall |\n|---|---|---|---|")
+    for kind, (hits, total) in detection(corpus, last).items():
+        print(f"| {kind} | {hits} | {total} | {hits / max(total, 1):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

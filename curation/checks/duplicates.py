@@ -1,0 +1,144 @@
+"""Exact duplicates (same canonical PCM or same upload, across contributors and campaigns) and
+near-duplicates (re-uploads and replays with another gain or added noise: fingerprints in a faiss HNSW
+index for candidates, then a normalised cross-correlation of the two waveforms to confirm)."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from collector.canonical import CANONICAL_RATE_HZ
+from collector.models import Campaign, Clip, as_utc
+from curation.checks.records import CheckContext, ClipRecord, Finding, load_audio
+from curation.checks.vectors import FeatureBlock
+
+EXACT = "duplicate"
+NEAR = "near_duplicate"
+NEIGHBOURS = 2  # candidates per clip: a replay is its original's nearest (8 cost 2x for no gain)
+# A pair is a candidate when its fingerprints' cosine similarity reaches this: replays (20–35 dB SNR,
+# −10…+4 dB gain) measured 0.5–1.0, distinct takes of one voice up to 0.75; with NEIGHBOURS = 2 the
+# waveform check below runs about once per clip (benchmarks/RESULTS.md) …
+CANDIDATE_SIMILARITY = 0.55
+# … and a near-duplicate when the waveforms' peak normalised cross-correlation within ±MAX_LAG_MS reaches
+# this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
+MIN_CORRELATION = 0.9
+MAX_LAG_MS = 100
+AUDIO_CACHE_CLIPS = 2048  # clip spectra kept while confirming pairs (a clip is often in several)
+HNSW_LINKS = 32  # faiss IndexHNSWFlat M
+HNSW_SEARCH_DEPTH = 64  # efSearch
+
+
+def _earliest_key(row: tuple) -> tuple:
+    return as_utc(row[3]), row[4]
+
+
+def _stored_twins(session: Session) -> list[tuple]:
+    """Return (public id, sha256, original sha256, created, row id, campaign slug) of every stored clip,
+    in any campaign, whose canonical or original hash another clip shares (two grouping scans)."""
+    shared_audio = select(Clip.sha256).group_by(Clip.sha256).having(func.count() > 1)
+    shared_upload = select(Clip.original_sha256).group_by(Clip.original_sha256).having(func.count() > 1)
+    columns = (Clip.public_id, Clip.sha256, Clip.original_sha256, Clip.created_at, Clip.id, Campaign.slug)
+    query = (select(*columns)
+             .join(Campaign, Clip.campaign_id == Campaign.id)
+             .where(or_(Clip.sha256.in_(shared_audio), Clip.original_sha256.in_(shared_upload))))
+    return [tuple(row) for row in session.execute(query)]
+
+
+def exact_duplicates(session: Session, records: Sequence[ClipRecord]) -> list[Finding]:
+    """Flag every clip of the records whose upload or canonical audio an earlier stored clip already has."""
+    mine = {r.clip_id for r in records}
+    groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for row in _stored_twins(session):
+        groups["same_upload", row[2]].append(row)
+        groups["same_audio", row[1]].append(row)
+    found: dict[str, Finding] = {}
+    for (reason, _digest), rows in sorted(groups.items()):  # "same_audio" < "same_upload": upload wins
+        if len(rows) < 2:
+            continue
+        first, *later = sorted(rows, key=_earliest_key)
+        for row in later:
+            if row[0] in mine:
+                what = "upload" if reason == "same_upload" else "canonical audio"
+                found[row[0]] = Finding(row[0], EXACT, reason, 1.0,
+                                        f"the same {what} as clip {first[0]} (campaign {first[5]})", first[0])
+    return list(found.values())
+
+
+def candidate_pairs(prints: np.ndarray, neighbours: int = NEIGHBOURS,
+                    threshold: float = CANDIDATE_SIMILARITY) -> list[tuple[int, int, float]]:
+    """Return (i, j, similarity), i < j, for fingerprint pairs at or above threshold (an HNSW index)."""
+    import faiss
+
+    count = len(prints)
+    if count < 2:
+        return []
+    index = faiss.IndexHNSWFlat(prints.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = max(HNSW_SEARCH_DEPTH, neighbours)
+    index.add(np.ascontiguousarray(prints, dtype=np.float32))
+    similarity, found = index.search(np.ascontiguousarray(prints, dtype=np.float32),
+                                     min(neighbours + 1, count))
+    pairs = {}
+    for i, (row_sims, row_ids) in enumerate(zip(similarity, found, strict=True)):
+        for sim, j in zip(row_sims, row_ids, strict=True):
+            if j >= 0 and j != i and sim >= threshold:
+                pairs[min(i, j), max(i, j)] = float(sim)
+    return [(i, j, sim) for (i, j), sim in sorted(pairs.items())]
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """A signal's zero-padded FFT and its energy: computed once per clip, used in each of its pairs."""
+
+    fft: np.ndarray
+    size: int  # of the padded signal
+    energy: float
+
+
+def spectrum(signal: np.ndarray, size: int | None = None) -> Spectrum:
+    """Return the FFT, padded to `size` (default: room for a linear correlation with an equally long
+    signal), and the energy."""
+    values = signal.astype(np.float32)
+    size = size or scipy.fft.next_fast_len(2 * len(values), real=True)
+    return Spectrum(scipy.fft.rfft(values, size), size, float(np.dot(values, values)))
+
+
+def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag: int) -> float:
+    """Return the largest normalised cross-correlation of two signals (or their spectra of one size)
+    within ±max_lag samples."""
+    if not isinstance(a, Spectrum) or not isinstance(b, Spectrum):
+        size = scipy.fft.next_fast_len(len(a) + len(b), real=True)  # arrays here
+        a, b = spectrum(a, size), spectrum(b, size)
+    energy = float(np.sqrt(a.energy * b.energy))
+    if energy == 0.0:
+        return 0.0
+    full = scipy.fft.irfft(a.fft * np.conj(b.fft), a.size)
+    around = np.concatenate([full[-max_lag:], full[:max_lag + 1]])
+    return float(np.abs(around).max() / energy)
+
+
+def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
+                    context: CheckContext) -> list[Finding]:
+    """Flag the later clip of each confirmed near-duplicate pair (exact copies are the other check's)."""
+    by_id = {r.clip_id: r for r in records}
+    ordered = [by_id[cid] for cid in block.clip_ids]
+    max_lag = MAX_LAG_MS * CANONICAL_RATE_HZ // 1000
+    spectra = functools.lru_cache(maxsize=AUDIO_CACHE_CLIPS)(lambda r: spectrum(load_audio(r, context)))
+    found: dict[str, Finding] = {}
+    for i, j, _sim in candidate_pairs(block.fingerprints):
+        first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
+        if first.sha256 == later.sha256:
+            continue
+        score = peak_correlation(spectra(first), spectra(later), max_lag)
+        if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
+            found[later.clip_id] = Finding(
+                later.clip_id, NEAR, "near_duplicate", score,
+                f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id)
+    return list(found.values())
+

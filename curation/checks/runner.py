@@ -1,0 +1,138 @@
+"""Run the checks over a campaign: map over chunks of clips (a process pool), reduce, store the findings."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from collector.models import Campaign
+from curation.checks import duplicates, labels, rules, words
+from curation.checks.findings import replace_findings
+from curation.checks.records import (
+    CHUNK_SIZE,
+    CheckContext,
+    CheckError,
+    ClipRecord,
+    Finding,
+    chunks,
+    load_records,
+)
+from curation.checks.vectors import FeatureBlock, feature_chunk, stack
+
+CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, labels.CHECK)
+AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER})
+
+
+@dataclass
+class CheckRun:
+    """What a run checked and found."""
+
+    checks: list[str]
+    clips: int
+    findings: list[Finding] = field(default_factory=list)
+    unmatched_predictions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Counter[str]]:
+        """Return, per check that ran, the number of findings per reason."""
+        counts: dict[str, Counter[str]] = {check: Counter() for check in self.checks}
+        for finding in self.findings:
+            counts[finding.check][finding.reason] += 1
+        return counts
+
+
+def choose_checks(only: Sequence[str] | None, predictions: Path | None) -> list[str]:
+    """Return the checks to run: those named (validated), or all (label_issue only with predictions)."""
+    if not only:
+        return [c for c in CHECKS if c != labels.CHECK or predictions is not None]
+    unknown = sorted(set(only) - set(CHECKS))
+    if unknown:
+        raise CheckError(f"unknown check {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
+    if labels.CHECK in only and predictions is None:
+        raise CheckError("the label_issue check needs --predictions FILE (out-of-fold model predictions)")
+    return [c for c in CHECKS if c in only]
+
+
+@dataclass(frozen=True)
+class _Work:
+    quality: bool
+    features: bool
+
+
+def map_chunk(records: list[ClipRecord], context: CheckContext, work: _Work) -> tuple[list[Finding],
+                                                                                      FeatureBlock | None]:
+    """The map step: rule findings and feature vectors of one chunk (pure; runs in any worker)."""
+    with threadpool_limits(limits=1):  # small matrices: BLAS threads only fight the other workers
+        found = rules.check_chunk(records, context) if work.quality else []
+        return found, feature_chunk(records, context) if work.features else None
+
+
+def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, workers: int,
+            progress: bool, chunk_size: int) -> Iterator[tuple[list[Finding], FeatureBlock | None]]:
+    parts = list(chunks(records, chunk_size))
+    bar = tqdm(total=len(records), desc="checking clips", unit="clip", leave=False,
+               disable=not (progress and sys.stderr.isatty()))
+    with bar:
+        if workers <= 1 or len(parts) <= 1 or not work.features:  # metrics alone: a pool costs more
+            results: Iterator = (map_chunk(part, context, work) for part in parts)
+            yield from _counted(results, parts, bar)
+            return
+        pool_context = multiprocessing.get_context("spawn")  # fresh workers: no inherited engine or threads
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context) as pool:
+            results = pool.map(map_chunk, parts, [context] * len(parts), [work] * len(parts))
+            yield from _counted(results, parts, bar)
+
+
+def _counted(results: Iterator, parts: list[list[ClipRecord]], bar: tqdm) -> Iterator:
+    for part, result in zip(parts, results, strict=False):
+        bar.update(len(part))
+        yield result
+
+
+def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
+               only: Sequence[str] | None = None, predictions: Path | None = None, workers: int = 1,
+               progress: bool = True, chunk_size: int = CHUNK_SIZE) -> CheckRun:
+    """Run the chosen checks over every clip of the campaign and store their findings (caller commits)."""
+    chosen = choose_checks(only, predictions)
+    records = load_records(session, campaign)
+    run = CheckRun(chosen, len(records))
+    read = None
+    if labels.CHECK in chosen:  # read first: a bad file fails before any work is done
+        read = labels.read_predictions(predictions, records)
+        run.unmatched_predictions = read.unmatched
+    work = _Work(rules.CHECK in chosen, bool(AUDIO_CHECKS & set(chosen)))
+    blocks = []
+    for found, block in _mapped(records, context, work, workers, progress, chunk_size):
+        run.findings.extend(found)
+        if block is not None:
+            blocks.append(block)
+    # one thread: faiss's OpenMP threads spin and, on a shared machine, cost more than they bring
+    with threadpool_limits(limits=1):
+        _reduce(session, records, chosen, blocks, context, run, read)
+    replace_findings(session, campaign, records, chosen, run.findings)
+    return run
+
+
+def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], blocks: list[FeatureBlock],
+            context: CheckContext, run: CheckRun, predictions: labels.Predictions | None) -> None:
+    """The reduce steps: hash lookups, the fingerprint index, keyword centroids, confident learning."""
+    if duplicates.EXACT in chosen:
+        run.findings.extend(duplicates.exact_duplicates(session, records))
+    if blocks:
+        block = stack(blocks)
+        if duplicates.NEAR in chosen:
+            run.findings.extend(duplicates.near_duplicates(records, block, context))
+        run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
+    if predictions is not None:
+        found, notes = labels.label_issues(predictions)
+        run.findings.extend(found)
+        run.notes.extend(notes)
