@@ -1,6 +1,6 @@
 // The validator: other contributors' clips from the review queue, yes only after listening to the end.
 
-import { ApiError, audioUrl, ensureToken, request, requestJson, token } from "./api.js";
+import { ApiError, audioUrl, consentState, ensureToken, request, requestJson, token } from "./api.js";
 import { $, apiUrl, config, onShortcuts, say, t } from "./page.js";
 
 const QUEUE_SIZE = 10;
@@ -30,6 +30,9 @@ async function loadQueue() {
   ui.startPanel.hidden = true;
   try {
     await ensureToken(config.urls.contributors);
+    // only people who take part in the campaign judge its clips: a consent to its current text first
+    const standing = await consentState(config.urls.myConsents, config.campaign);
+    if (standing.status !== "current") return location.assign(config.urls.consentPage);
     const data = await requestJson("GET", `${config.urls.review}?count=${QUEUE_SIZE}`, { retries: 2 });
     state.queue = data.clips;
   } catch (error) {
@@ -88,6 +91,9 @@ async function vote(valid, reason) {
       retries: 3,
     });
   } catch (error) {
+    if (error instanceof ApiError && error.code === "consent_required") {
+      return location.assign(config.urls.consentPage); // withdrawn, or a new text, since the queue loaded
+    }
     // a vote already counted (a retry after a lost answer) is as good as a new one
     if (!(error instanceof ApiError && ["already_voted", "own_clip"].includes(error.code))) {
       state.busy = false;
