@@ -99,7 +99,7 @@ def create_campaign(
     target_count: int = 1000,
     description: str = "",
 ) -> Campaign:
-    """Validate and add a campaign with its keywords (flushed, not committed); raise CampaignError."""
+    """Validate and add a campaign with its keywords; commit; raise CampaignError."""
     check_slug(slug)
     words = normalise_keywords(keywords)
     tag = normalise_language(language)
@@ -121,7 +121,7 @@ def create_campaign(
     )
     session.add(campaign)
     try:
-        session.flush()
+        session.commit()
     except IntegrityError:
         # only a concurrent create of the same slug gets here; the session's work is undone with it
         session.rollback()

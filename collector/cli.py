@@ -243,7 +243,7 @@ def check_username(username: str) -> str:
 
 
 def add_curator(session: Session, username: str, password: str) -> Curator:
-    """Add a curator with a salted password hash; raise ValueError for a bad or taken name, short password."""
+    """Add a curator with a salted password hash; commit; raise ValueError for a bad or taken name."""
     check_username(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -252,7 +252,7 @@ def add_curator(session: Session, username: str, password: str) -> Curator:
     added = Curator(username=username, password_hash=generate_password_hash(password))
     session.add(added)
     try:
-        session.flush()
+        session.commit()
     except IntegrityError:
         session.rollback()  # only a concurrent add of the same name gets here
         raise ValueError(f"curator {username!r} already exists") from None

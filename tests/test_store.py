@@ -141,7 +141,9 @@ def test_slug_is_unique_in_the_database(engine: Engine) -> None:
 def test_session_scope_commits_or_rolls_back(db_url: str) -> None:
     upgrade(db_url)
     with pytest.raises(RuntimeError), session_scope(db_url) as session:
-        create_campaign(session, "lost", ["yes"])
+        session.add(Campaign(slug="lost", title="lost", language="en", licenses=["CC0-1.0"],
+                             consent_version="1"))
+        session.flush()
         raise RuntimeError("boom")
     with session_scope(db_url) as session:
         made = create_campaign(session, "kept", ["yes"])
@@ -158,7 +160,9 @@ def test_request_session_is_shared_and_closed_on_teardown(db_url: str) -> None:
     with app.app_context():
         session = db.get_session()
         assert db.get_session() is session
-        create_campaign(session, "uncommitted", ["yes"])
+        session.add(Campaign(slug="uncommitted", title="u", language="en", licenses=["CC0-1.0"],
+                             consent_version="1"))
+        session.flush()
     with app.app_context():
         assert get_campaign(db.get_session(), "uncommitted") is None  # teardown rolled it back
     with app.app_context():

@@ -101,7 +101,7 @@ def _counted(results: Iterator, parts: list[list[ClipRecord]], bar: tqdm) -> Ite
 def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
                only: Sequence[str] | None = None, predictions: Path | None = None, workers: int = 1,
                progress: bool = True, chunk_size: int = CHUNK_SIZE) -> CheckRun:
-    """Run the chosen checks over every clip of the campaign and store their findings (caller commits)."""
+    """Run the chosen checks over every clip of the campaign and store their findings; commit."""
     chosen = choose_checks(only, predictions)
     records = load_records(session, campaign)
     run = CheckRun(chosen, len(records))
@@ -119,6 +119,7 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
     with threadpool_limits(limits=1):
         _reduce(session, records, chosen, blocks, context, run, read)
     replace_findings(session, campaign, records, chosen, run.findings)
+    session.commit()  # one unit: a run that fails before here leaves the earlier findings as they were
     return run
 
 
