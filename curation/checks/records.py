@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobNotFound, open_blob_store
 from collector.canonical import CANONICAL_RATE_HZ
-from collector.clips import METRIC_COLUMNS
+from collector.clips import LIVE, METRIC_COLUMNS
 from collector.models import Campaign, Clip, Contributor, Keyword, as_utc
 from collector.quality import Quality
 
@@ -91,7 +91,7 @@ def load_records(session: Session, campaign: Campaign) -> list[ClipRecord]:
              .join(Keyword, Clip.keyword_id == Keyword.id)
              .join(Contributor, Clip.contributor_id == Contributor.id)
              .join(Campaign, Clip.campaign_id == Campaign.id)
-             .where(Clip.campaign_id == campaign.id)
+             .where(Clip.campaign_id == campaign.id, LIVE)  # a clip being deleted is gone already
              .order_by(Clip.created_at, Clip.id))
     return [record_from_row(row) for row in session.execute(query)]
 
