@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +13,11 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "wordcrowd.db"
+log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Pragmas for every SQLite connection: WAL lets readers run beside the one writer; foreign_keys makes
@@ -91,8 +94,16 @@ def get_session() -> Session:
 
 def _close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()  # rolls back whatever the view did not commit
+    except DBAPIError as exc:
+        # the server went away after the answer was made (a restart): the rollback has nothing left to undo,
+        # the dead connection is closed and dropped from the pool, and the answer already given stands
+        session.invalidate()
+        log.warning("could not roll back a closed database connection: %s",
+                    str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else exc)
 
 
 def checkpoint_wal(session: Session) -> None:

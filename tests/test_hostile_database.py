@@ -102,3 +102,28 @@ def test_only_connection_and_busy_errors_are_unavailable() -> None:
     assert not database_unreachable(failed(OperationalError, sqlite3.OperationalError("no such table: x")))
     assert not database_unreachable(failed(ProgrammingError, psycopg.ProgrammingError("syntax error")))
     assert not database_unreachable(ValueError("not a database error"))
+
+
+def test_a_connection_killed_after_the_answer_does_not_turn_it_into_a_500(postgres_url: str) -> None:
+    """The request's session is closed after the view: a server gone by then is logged, never raised."""
+    from flask import Flask
+    from sqlalchemy import create_engine, text
+
+    from collector import db
+
+    app = Flask(__name__)
+    app.config["DATABASE_URL"] = postgres_url
+    db.init_app(app)
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with app.app_context():
+            session = db.get_session()
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.connect() as connection:  # as a restart does: terminate the backend mid-transaction
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # leaving the context closed the session: its rollback met the dead connection and was absorbed
+        with app.app_context():
+            assert db.get_session().execute(text("SELECT 1")).scalar_one() == 1  # the pool reconnects
+            db.get_engine().dispose()
+    finally:
+        admin.dispose()
