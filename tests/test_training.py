@@ -49,7 +49,8 @@ def release(tmp_path_factory) -> Path:
 def model(release, tmp_path_factory) -> Path:
     """A model directory trained by `wordcrowd train` on the release."""
     out = tmp_path_factory.mktemp("model") / "model"
-    result = CliRunner().invoke(main, ["train", str(release), "--out", str(out), "--epochs", str(EPOCHS)])
+    result = CliRunner().invoke(main, ["train", str(release), "--out", str(out), "--epochs", str(EPOCHS),
+                                       "--model", "tiny_conv"])
     assert result.exit_code == 0, result.output
     return out
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from training.models import DEFAULT_MODEL, MODELS
+
 
 def _quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ start-up chatter off the terminal (set before TensorFlow is imported)."""
@@ -30,15 +32,19 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.argument("release_dir", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Model directory to write (must not exist, or be empty).")
-@click.option("--model", "model_name", default="tiny_conv", show_default=True,
-              help="Architecture: tiny_conv (micro_speech).")
+@click.option("--model", "model_name", default=DEFAULT_MODEL, show_default=True,
+              help="Architecture: "
+              + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()) + ".")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits' extras and weights.")
 @click.option("--keywords",
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
+@click.option("--base", "base_dir", type=click.Path(path_type=Path),
+              help="Model directory whose feature layers to reuse (frozen, then fine-tuned) under a new "
+                   "head; its architecture replaces --model.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
-          force: bool) -> None:
+          force: bool, base_dir: Path | None) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
 
     Features are the TFLM micro frontend; the model is quantized to int8 and checked on the TFLM
@@ -54,17 +60,18 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     _quiet_tensorflow()
     from training.fit import ModelDirExists, TrainConfig
     from training.fit import train as train_model
-    from training.models import MODELS
+    from training.model_dir import ModelDirError
     from training.quantize import QuantizationError
     from training.tflm import TflmError
 
     if model_name not in MODELS:
         raise click.ClickException(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
-    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords))
+    config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords),
+                         base=base_dir)
     try:
         metrics = train_model(release_dir, out_dir, config, report=lambda line: click.echo(line, err=True),
                               force=force)
-    except (ReleaseError, ModelDirExists) as error:
+    except (ReleaseError, ModelDirExists, ModelDirError) as error:
         raise click.ClickException(f"{error}.") from None
     except (QuantizationError, TflmError) as error:
         raise click.ClickException(f"the model could not be exported: {error}") from None

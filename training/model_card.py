@@ -16,13 +16,26 @@ def render_model_card(release: ReleaseDir, metrics: dict) -> str:
         f"A `{metrics['model']}` keyword-spotting model ({metrics['params']:,} parameters) trained by "
         "`wordcrowd train` on micro-frontend features, quantized to int8 and checked on the TFLM "
         "interpreter. "
-        f"Classes in output order: {', '.join(f'`{label}`' for label in labels)}.\n",
+        f"Classes in output order: {', '.join(f'`{label}`' for label in labels)}.\n" + _lineage(metrics),
         _data_section(release, metrics),
         _licence_section(release),
         _metrics_section(metrics),
         _limits_section(metrics),
     ]
     return "\n".join(sections)
+
+
+def _lineage(metrics: dict) -> str:
+    """Where the feature layers came from, for a model trained by transfer (`train --base`)."""
+    base = metrics.get("base")
+    if not base:
+        return ""
+    release = base.get("release") or {}
+    return (f"\nTransfer: feature layers from the `{base['model']}` model at `{base['path']}` (classes "
+            f"{', '.join(f'`{label}`' for label in base['labels'])}; release campaign "
+            f"`{release.get('campaign')}`, version `{release.get('version')}`, checksum "
+            f"`{release.get('sha256sums_sha256')}`), frozen, then fine-tuned for "
+            f"{base.get('fine_tune_epochs', 0)} epochs with a new head.\n")
 
 
 def _data_section(release: ReleaseDir, metrics: dict) -> str:
@@ -104,5 +117,4 @@ def _limits_section(metrics: dict) -> str:
         "- No fairness breakdown (per age, gender, accent) and no operating-point calibration yet: the "
         "firmware uses micro_speech's defaults (threshold 200 of 255, 1 s average, 1.5 s suppression).\n"
         "- `_unknown_` only learns the release's other words; words never heard may trigger a keyword.\n"
-        "- Training uses no augmentation (time shift, background mixing) yet.\n"
     )
