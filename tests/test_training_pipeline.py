@@ -199,3 +199,22 @@ def test_transfer_keeps_the_base_feature_layers_and_records_lineage(release, tmp
     result = CliRunner().invoke(main, ["train", str(release), "--out", str(tmp_path / "bad"), "--epochs", "1",
                                        "--base", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "is not a directory" in result.output
+
+
+def test_batch_norm_models_predict_in_inference_mode_after_a_short_run():
+    """Moving statistics keep up with few steps: inference is not stuck on one class (it was at 0.99)."""
+    import keras
+
+    from training.models import build_model
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 64)
+    features = rng.uniform(0, 4, (len(labels), *PARAMS.shape)).astype(np.float32)
+    for label in range(3):  # each class loud in its own band of channels
+        features[labels == label, :, label * 12:label * 12 + 12] += 15.0
+    keras.utils.set_random_seed(0)
+    model = build_model("ds_cnn_small", PARAMS.shape, 3)
+    model.compile(optimizer=keras.optimizers.Adam(0.002), loss="sparse_categorical_crossentropy")
+    model.fit(features, labels, epochs=6, batch_size=32, verbose=0)  # 36 steps
+    predicted = np.argmax(model.predict(features, verbose=0), axis=1)
+    assert np.mean(predicted == labels) >= 0.6  # one class only would be 1/3

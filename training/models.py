@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     import keras
 
 DROPOUT_RATE = 0.5  # TF speech_commands trains tiny_conv with keep_prob 0.5
+# Batch norm's moving statistics must settle within a few hundred steps (small releases, early stopping);
+# Keras' 0.99 lags so far behind the weights that inference collapses to one class on short runs.
+BATCH_NORM_MOMENTUM = 0.9
 HEAD_LAYER = "scores"  # every model ends in this Dense softmax layer; transfer replaces it
 
 
@@ -36,7 +39,7 @@ def _conv_bn_relu(x, layer, name: str):
     import keras
 
     x = layer(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -48,7 +51,7 @@ def _ds_block(x, filters: int, name: str, strides: tuple[int, int] = (1, 1), res
     x = _conv_bn_relu(x, keras.layers.DepthwiseConv2D((3, 3), strides=strides, padding="same",
                                                        use_bias=False, name=f"{name}_dw"), f"{name}_dw")
     x = keras.layers.Conv2D(filters, (1, 1), use_bias=False, name=f"{name}_pw")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_pw_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_pw_bn")(x)
     if residual and strides == (1, 1) and shortcut.shape[-1] == filters:
         x = keras.layers.Add(name=f"{name}_add")([x, shortcut])
     return keras.layers.ReLU(name=f"{name}_pw_relu")(x)
