@@ -100,13 +100,13 @@ def table(rows: list[dict]) -> str:
 
 
 def throughput(crowd: Path, clips: int, work: Path) -> dict:
-    """Feature cache rate (4 augmented copies) and one ds_cnn epoch on a release of `clips` hard links."""
+    """Feature cache rate (4 augmented copies) and one epoch of the default model on `clips` hard links."""
     import keras
 
     from training.augment import Augmentation
     from training.dataset import choose_labels, read_release
     from training.features import FeatureParams
-    from training.models import build_model
+    from training.models import DEFAULT_MODEL, build_model
     from training.pipeline import build_cache, class_weights, release_noises, training_dataset
 
     big = _linked_release(crowd, clips, work / "big")
@@ -117,7 +117,7 @@ def throughput(crowd: Path, clips: int, work: Path) -> dict:
     started = time.perf_counter()
     cache = build_cache(release, labels, "training", params, noises, work, 0, Augmentation())
     cache_s = time.perf_counter() - started
-    model = build_model("ds_cnn", params.shape, len(labels))
+    model = build_model(DEFAULT_MODEL, params.shape, len(labels))
     model.compile(optimizer=keras.optimizers.Adam(0.002), loss="sparse_categorical_crossentropy")
     steps = cache.clean // 32
     dataset = training_dataset(cache, 32, 0, class_weights(cache.labels, len(labels)), Augmentation())

@@ -100,7 +100,7 @@ MODELS: dict[str, ModelSpec] = {
                                               name="res_ds_cnn"),
                             "48 filters, 6 residual depthwise-separable blocks, one strided (MobileNet)"),
 }
-DEFAULT_MODEL = "ds_cnn"  # the recommended model (benchmarks/RESULTS.md)
+DEFAULT_MODEL = "res_ds_cnn"  # the recommended model: benchmarks/RESULTS.md (training)
 
 
 def build_model(name: str, input_shape: tuple[int, int], num_classes: int,
