@@ -94,6 +94,8 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "tiny_conv": ModelSpec(build_tiny_conv, "micro_speech's single convolution (the walking skeleton)"),
     "ds_cnn": ModelSpec(build_ds_cnn, "MLPerf Tiny DS-CNN: 64 filters, 4 depthwise-separable blocks"),
+    "ds_cnn_tiny": ModelSpec(functools.partial(build_ds_cnn, filters=16, blocks=2, name="ds_cnn_tiny"),
+                             "DS-CNN with 16 filters and 2 blocks (about 10 KB)"),
     "ds_cnn_small": ModelSpec(functools.partial(build_ds_cnn, filters=32, blocks=3, name="ds_cnn_small"),
                               "DS-CNN with 32 filters and 3 blocks (about a quarter of the bytes)"),
     "res_ds_cnn": ModelSpec(functools.partial(build_ds_cnn, filters=48, blocks=6, residual=True,
