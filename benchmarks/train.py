@@ -204,12 +204,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crowd", type=Path, default=Path(tempfile.gettempdir()) / "wordcrowd-crowd")
     parser.add_argument("--models", default="tiny_conv,ds_cnn_small,ds_cnn,res_ds_cnn")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, help="Epochs (default: the recipe's, DEFAULT_EPOCHS).")
     parser.add_argument("--no-augmentation", action="store_true", help="Also train ds_cnn without it.")
     parser.add_argument("--throughput", type=int, help="Measure the feature cache and an epoch on N clips.")
     parser.add_argument("--transfer", action="store_true", help="Measure --base against scratch.")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
+    if args.epochs is None:
+        from training.models import DEFAULT_EPOCHS
+
+        args.epochs = DEFAULT_EPOCHS
     if not (args.crowd / "release.json").is_file():
         started = time.perf_counter()
         write_crowd(args.crowd, {"training": 60, "validation": 10, "testing": 20}, takes=2)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from training.models import DEFAULT_MODEL, MODELS
+from training.models import DEFAULT_EPOCHS, DEFAULT_MODEL, MODELS
 
 
 def _quiet_tensorflow() -> None:
@@ -35,7 +35,8 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.option("--model", "model_name", default=DEFAULT_MODEL, show_default=True,
               help="Architecture: "
               + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()) + ".")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True,
+              help="Training epochs (at most: early stopping ends a run when validation stops improving).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits' extras and weights.")
 @click.option("--keywords",
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")

@@ -19,7 +19,7 @@ from training.evaluate import evaluate
 from training.features import FeatureParams, dequantize_features
 from training.model_card import render_model_card
 from training.model_dir import write_model_files
-from training.models import DEFAULT_MODEL
+from training.models import DEFAULT_EPOCHS, DEFAULT_MODEL
 from training.pipeline import FeatureCache, build_cache, class_weights, release_noises, training_dataset
 from training.quantize import to_float_tflite, to_int8_tflite
 from training.summary import summary_table
@@ -39,7 +39,7 @@ class TrainConfig:
     """Choices of one training run; the defaults are the recommended recipe (benchmarks/RESULTS.md)."""
 
     model: str = DEFAULT_MODEL
-    epochs: int = 20
+    epochs: int = DEFAULT_EPOCHS
     seed: int = 0
     keywords: tuple[str, ...] | None = None
     batch_size: int = 32
