@@ -205,7 +205,7 @@ def main() -> None:
     parser.add_argument("--crowd", type=Path, default=Path(tempfile.gettempdir()) / "wordcrowd-crowd")
     parser.add_argument("--models", default="tiny_conv,ds_cnn_small,ds_cnn,res_ds_cnn")
     parser.add_argument("--epochs", type=int, help="Epochs (default: the recipe's, DEFAULT_EPOCHS).")
-    parser.add_argument("--no-augmentation", action="store_true", help="Also train ds_cnn without it.")
+    parser.add_argument("--no-augmentation", action="store_true", help="Also train the default without it.")
     parser.add_argument("--throughput", type=int, help="Measure the feature cache and an epoch on N clips.")
     parser.add_argument("--transfer", action="store_true", help="Measure --base against scratch.")
     parser.add_argument("--no-record", action="store_true")
@@ -229,7 +229,9 @@ def main() -> None:
             rows = [train_one(args.crowd, name, args.epochs, True, Path(work) / name)
                     for name in args.models.split(",")]
             if args.no_augmentation:
-                rows.append(train_one(args.crowd, "ds_cnn", args.epochs, False, Path(work) / "plain"))
+                from training.models import DEFAULT_MODEL
+
+                rows.append(train_one(args.crowd, DEFAULT_MODEL, args.epochs, False, Path(work) / "plain"))
             text = table(rows)
     print(text)
     if not args.no_record:
