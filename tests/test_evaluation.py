@@ -147,7 +147,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path, Path]:
                             per_split={"training": 8, "validation": 3, "testing": 4})
     predictions = root / "predictions.tsv"
     result = CliRunner().invoke(main, ["train", str(release), "--out", str(root / "model"), "--epochs", "3",
-                                       "--keywords", "yes,no,stop", "--cross-validate", "2",
+                                       "--model", "tiny_conv", "--keywords", "yes,no,stop",
+                                       "--cross-validate", "2",
                                        "--predictions", str(predictions)])
     assert result.exit_code == 0, result.output
     return release, root / "model", predictions

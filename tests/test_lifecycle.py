@@ -107,7 +107,7 @@ def test_collect_release_train_and_export(served, tmp_path):
     assert len(list(release.glob("*/*_nohash_*.wav"))) == len(VOICES) * len(KEYWORDS) * 2
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=release, check=True)
 
-    run_cli("train", str(release), "--out", str(model), "--epochs", "3", env=env)
+    run_cli("train", str(release), "--out", str(model), "--epochs", "3", "--model", "tiny_conv", env=env)
     labels = (model / "labels.txt").read_text().split()
     assert labels == ["_silence_", "_unknown_", *sorted(KEYWORDS)] or labels[:2] == ["_silence_", "_unknown_"]
     assert set(labels[2:]) == set(KEYWORDS)

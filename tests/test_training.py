@@ -38,6 +38,7 @@ from wordcrowd.cli import main
 
 BIN = Path(sys.executable).parent
 EPOCHS = 3
+ONE_EPOCH = ("--epochs", "1", "--model", "tiny_conv")  # the quick training of the error-path tests
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,8 @@ def release(tmp_path_factory) -> Path:
 def model(release, tmp_path_factory) -> Path:
     """A model directory trained by `wordcrowd train` on the release."""
     out = tmp_path_factory.mktemp("model") / "model"
-    result = CliRunner().invoke(main, ["train", str(release), "--out", str(out), "--epochs", str(EPOCHS)])
+    result = CliRunner().invoke(main, ["train", str(release), "--out", str(out), "--epochs", str(EPOCHS),
+                                       "--model", "tiny_conv"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -218,7 +220,7 @@ def test_a_release_without_validation_or_test_speakers_still_trains(tmp_path):
     small = write_release(tmp_path / "small", keywords=("yes", "no"), takes=1,
                           per_split={"training": 4, "validation": 0, "testing": 0})
     out = tmp_path / "model"
-    result = CliRunner().invoke(main, ["train", str(small), "--out", str(out), "--epochs", "1"])
+    result = CliRunner().invoke(main, ["train", str(small), "--out", str(out), *ONE_EPOCH])
     assert result.exit_code == 0, result.output
     assert "training without validation" in result.output
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
@@ -236,7 +238,7 @@ def test_train_warns_when_it_scores_the_validation_split(tmp_path):
     small = write_release(tmp_path / "small", keywords=("yes", "no"), takes=1,
                           per_split={"training": 4, "validation": 1, "testing": 0})
     out = tmp_path / "model"
-    result = CliRunner().invoke(main, ["train", str(small), "--out", str(out), "--epochs", "1"])
+    result = CliRunner().invoke(main, ["train", str(small), "--out", str(out), *ONE_EPOCH])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["evaluation_split"] == "validation" and metrics["evaluation_examples"] == 3
@@ -246,7 +248,7 @@ def test_train_warns_when_it_scores_the_validation_split(tmp_path):
 
 
 def test_train_refuses_to_overwrite_a_model_dir(model, release):
-    result = CliRunner().invoke(main, ["train", str(release), "--out", str(model), "--epochs", "1"])
+    result = CliRunner().invoke(main, ["train", str(release), "--out", str(model), *ONE_EPOCH])
     assert result.exit_code == 1 and "already exists and is not empty" in result.output
     assert "--force" in result.output
     assert (model / "int8.tflite").is_file()
@@ -261,7 +263,7 @@ def test_train_force_replaces_nothing_but_a_model_dir(target, release, tmp_path,
     (project / "Makefile").write_text("all:\n")
     monkeypatch.chdir(tmp_path if target == "project" else project)
     out = {"project": str(project), "working_dir": ".", "file": "README.md"}[target]
-    result = CliRunner().invoke(main, ["train", str(release), "--out", out, "--epochs", "1", "--force"])
+    result = CliRunner().invoke(main, ["train", str(release), "--out", out, *ONE_EPOCH, "--force"])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
     assert {"project": "is not a model directory", "working_dir": "holds the working directory",
             "file": "is not a directory"}[target] in result.output
@@ -276,7 +278,7 @@ def test_train_force_replaces_a_model_dir_as_a_whole(model, tmp_path):
     old = tmp_path / "model"
     shutil.copytree(model, old)
     (old / "notes.txt").write_text("stale")
-    result = CliRunner().invoke(main, ["train", str(small), "--out", str(old), "--epochs", "1", "--force"])
+    result = CliRunner().invoke(main, ["train", str(small), "--out", str(old), *ONE_EPOCH, "--force"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in old.iterdir()) == sorted(MODEL_FILES + PLOT_FILES)
     assert read_model_dir(old).labels == (SILENCE_LABEL, UNKNOWN_LABEL, "no", "yes")
@@ -371,7 +373,12 @@ def test_evaluate_scores_a_model_dir_on_a_release(model, release):
 def test_train_help():
     result = CliRunner().invoke(main, ["train", "--help"])
     assert result.exit_code == 0 and "--keywords" in result.output and "--epochs" in result.output
-    assert "[tiny_conv]" in " ".join(result.output.split())  # --model lists the architectures it knows
+    from training.architectures import ARCHITECTURES
+
+    # --model lists the architectures it knows, with their descriptions
+    help_text = " ".join(result.output.split())
+    assert "[" + "|".join(ARCHITECTURES) + "]" in help_text
+    assert all(architecture.description in help_text for architecture in ARCHITECTURES.values())
 
 
 def test_every_architecture_builds():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from training.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from training.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE, DEFAULT_EPOCHS
 from training.detection import DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
 
 
@@ -39,13 +39,19 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Model directory to write (must not exist, or be empty).")
 @click.option("--model", "model_name", type=click.Choice(list(ARCHITECTURES)), default=DEFAULT_ARCHITECTURE,
-              show_default=True, help="Architecture (tiny_conv: micro_speech's one-convolution model).")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Training epochs.")
+              show_default=True,
+              help="Architecture: "
+              + "; ".join(f"{name}: {arch.description}" for name, arch in ARCHITECTURES.items()) + ".")
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True,
+              help="Training epochs (at most: early stopping ends a run when validation stops improving).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits' extras and weights.")
 @click.option("--keywords",
               help="Comma-separated keywords to recognise; the release's other words become _unknown_.")
 @click.option("--force", is_flag=True,
               help="Replace an existing model directory (one holding feature_params.json); nothing else.")
+@click.option("--base", "base_dir", type=click.Path(path_type=Path),
+              help="Model directory whose feature layers to reuse (frozen, then fine-tuned) under a new "
+                   "head; its architecture replaces --model.")
 @click.option("--false-accept-budget", "budget", type=click.FloatRange(min=0),
               default=DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR, show_default=True,
               help="False accepts per hour of non-keyword audio the operating point may allow (validation).")
@@ -55,7 +61,8 @@ def _keywords(value: str | None) -> tuple[str, ...] | None:
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False),
               help="With --cross-validate: also write the out-of-fold predictions file here.")
 def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: int, keywords: str | None,
-          force: bool, budget: float, folds: int | None, predictions: Path | None) -> None:
+          force: bool, base_dir: Path | None, budget: float, folds: int | None,
+          predictions: Path | None) -> None:
     """Train a keyword model from RELEASE_DIR and write the model directory.
 
     Features are the TFLM micro frontend; the model is quantized to int8 and checked on the TFLM
@@ -65,12 +72,15 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     and recorded in metrics.json (operating_point) for the firmware.
     """
     from training.dataset import ReleaseError, choose_labels, read_release
+    from training.model_dir import ModelDirError, read_model_dir
     from training.output_dir import OutputDirError, check_model_out_dir
 
-    try:  # fail fast on a wrong release or output directory, before TensorFlow loads
+    try:  # fail fast on a wrong release, output or base directory, before TensorFlow loads
         choose_labels(read_release(release_dir), _keywords(keywords))
         check_model_out_dir(out_dir, force)
-    except (ReleaseError, OutputDirError) as error:
+        if base_dir is not None:
+            read_model_dir(base_dir)
+    except (ReleaseError, OutputDirError, ModelDirError) as error:
         raise click.ClickException(f"{error}.") from None
     _check_predictions_path(predictions, folds)
     if folds:
@@ -87,11 +97,11 @@ def train(release_dir: Path, out_dir: Path, model_name: str, epochs: int, seed: 
     from training.tflm import TflmError
 
     config = TrainConfig(model=model_name, epochs=epochs, seed=seed, keywords=_keywords(keywords),
-                         false_accept_budget_per_hour=budget)
+                         false_accept_budget_per_hour=budget, base=base_dir)
     try:
         metrics = train_model(release_dir, out_dir, config, report=lambda line: click.echo(line, err=True),
                               force=force)
-    except (ReleaseError, OutputDirError) as error:
+    except (ReleaseError, OutputDirError, ModelDirError) as error:
         raise click.ClickException(f"{error}.") from None
     except (QuantizationError, TflmError) as error:
         raise click.ClickException(f"the model could not be exported: {error}") from None

@@ -27,9 +27,9 @@ UNKNOWN_PERCENTAGE = 10.0
 
 @dataclass(frozen=True)
 class Examples:
-    """The clips of one split as a batch: int16 samples, label indices and release paths."""
+    """The clips of one split as a batch: int16 samples (None when streamed), label indices, release paths."""
 
-    samples: np.ndarray
+    samples: np.ndarray | None
     labels: np.ndarray
     paths: tuple[str, ...]
 
@@ -79,24 +79,38 @@ def load_clip(path: Path, params: FeatureParams) -> np.ndarray:
     return clip
 
 
-def build_split(release: ReleaseDir, labels: Sequence[str], split: str, rng: np.random.Generator,
-                params: FeatureParams = DEFAULT_PARAMS) -> Examples:
-    """Load one split: keyword clips, a 10 % share of unknown words and of silence (noise or zeros)."""
+@dataclass(frozen=True)
+class Entry:
+    """One example of a split before loading: a clip's release path (None for silence) and its label index."""
+
+    path: str | None
+    label: int
+
+
+def split_entries(release: ReleaseDir, labels: Sequence[str], split: str,
+                  rng: np.random.Generator) -> list[Entry]:
+    """A split's examples: keyword clips, a 10 % share of other words as unknown, then 10 % silence."""
     index = {label: i for i, label in enumerate(labels)}
     in_split = [clip for clip in release.clips if clip.split == split]
     wanted = [clip for clip in in_split if clip.word in index]
     others = [clip for clip in in_split if clip.word not in index]
     unknown_count = min(len(others), math.ceil(len(wanted) * UNKNOWN_PERCENTAGE / 100))
     unknown = [others[i] for i in sorted(rng.choice(len(others), unknown_count, replace=False))]
-    chosen = wanted + unknown
-    samples = [load_clip(release.root / clip.path, params) for clip in chosen]
-    targets = [index.get(clip.word, index[UNKNOWN_LABEL]) for clip in chosen]
+    entries = [Entry(clip.path, index.get(clip.word, index[UNKNOWN_LABEL])) for clip in wanted + unknown]
     silence_count = math.ceil(len(wanted) * SILENCE_PERCENTAGE / 100)
-    samples.extend(silence_clips(release.noise_files, silence_count, rng, params))
-    targets.extend([index[SILENCE_LABEL]] * silence_count)
-    paths = tuple(clip.path for clip in chosen) + (SILENCE_LABEL,) * silence_count
+    return entries + [Entry(None, index[SILENCE_LABEL])] * silence_count
+
+
+def build_split(release: ReleaseDir, labels: Sequence[str], split: str, rng: np.random.Generator,
+                params: FeatureParams = DEFAULT_PARAMS) -> Examples:
+    """Load one split into memory: keyword clips, 10 % unknown words and 10 % silence (noise or zeros)."""
+    entries = split_entries(release, labels, split, rng)
+    clips = [entry for entry in entries if entry.path is not None]
+    samples = [load_clip(release.root / entry.path, params) for entry in clips]
+    samples.extend(silence_clips(release.noise_files, len(entries) - len(clips), rng, params))
+    paths = tuple(entry.path or SILENCE_LABEL for entry in entries)
     batch = np.stack(samples) if samples else np.zeros((0, params.clip_samples), dtype=np.int16)
-    return Examples(batch, np.asarray(targets, dtype=np.int64), paths)
+    return Examples(batch, np.asarray([entry.label for entry in entries], dtype=np.int64), paths)
 
 
 def silence_clips(noise_files: Sequence[Path], count: int, rng: np.random.Generator,
@@ -112,6 +126,11 @@ def silence_clips(noise_files: Sequence[Path], count: int, rng: np.random.Genera
         volume = rng.uniform(0.0, 1.0)  # TF speech_commands draws silence volume from [0, 1]
         clips.append(np.round(noise[start:start + params.clip_samples] * volume).astype(np.int16))
     return clips
+
+
+def load_noises(release: ReleaseDir, params: FeatureParams) -> list[np.ndarray]:
+    """The release's background noises as float32 sample arrays (int16 scale)."""
+    return [_load_noise(path, params) for path in release.noise_files]
 
 
 def _load_noise(path: Path, params: FeatureParams) -> np.ndarray:

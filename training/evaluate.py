@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,16 +114,21 @@ def evaluate(model: keras.Model, int8_tflite: bytes, labels: list[str],
 
 def evaluate_model_dir(model_dir: Path | str, release_dir: Path | str, split: str = "testing",
                        seed: int = 0) -> dict:
-    """Evaluate a model directory on one split of a release (its keywords must be in the release)."""
-    from training.dataset import build_split
-    from training.features import device_features
+    """Evaluate a model directory on one split of a release (its keywords must be in the release).
+
+    The split's examples (unknown words, silence) are drawn as training draws its clean rows for the seed,
+    so a model re-scored on its own release and seed sees the examples its metrics.json was scored on.
+    """
     from training.inputs import evaluation_inputs
     from training.operating_point import recorded_recognition
+    from training.pipeline import build_cache, release_noises
 
     model_dir, release, labels = evaluation_inputs(model_dir, release_dir, split)
-    examples = build_split(release, labels, split, np.random.default_rng(seed), model_dir.feature_params)
+    noises, _ = release_noises(release, model_dir.feature_params, seed)
+    with tempfile.TemporaryDirectory(prefix="wordcrowd-evaluate.") as folder:
+        cache = build_cache(release, labels, split, model_dir.feature_params, noises, Path(folder), seed)
+        examples, features = cache.clean_examples()
     model = keras.models.load_model(model_dir.root / "model.keras")
-    features = device_features(examples.samples, model_dir.feature_params)
     views = ReleaseViews(release, model_dir.feature_params,
                          operating_point=recorded_recognition(model_dir.metrics), seed=seed)
     metrics = evaluate(model, model_dir.int8_tflite(), labels, (split, examples, features), views)

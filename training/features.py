@@ -101,15 +101,22 @@ DEFAULT_PARAMS = FeatureParams()
 def micro_features(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
     """Compute the micro frontend features of one int16 clip: (frames, channels) float32."""
     import tensorflow as tf
-    from tensorflow.lite.experimental.microfrontend.python.ops import audio_microfrontend_op
 
     samples = np.asarray(samples)
     if samples.dtype != np.int16 or samples.ndim != 1:
         raise ValueError(f"expected 1-D int16 samples, got {samples.dtype} with shape {samples.shape}")
+    return frontend(tf.constant(samples), params).numpy()
+
+
+def frontend(samples, params: FeatureParams = DEFAULT_PARAMS):
+    """The micro frontend as a TensorFlow op on a 1-D int16 tensor (for tf.data maps): scaled float32."""
+    import tensorflow as tf
+    from tensorflow.lite.experimental.microfrontend.python.ops import audio_microfrontend_op
+
     features = audio_microfrontend_op.audio_microfrontend(
-        tf.constant(samples), sample_rate=params.sample_rate_hz, window_size=params.window_ms,
+        samples, sample_rate=params.sample_rate_hz, window_size=params.window_ms,
         window_step=params.stride_ms, num_channels=params.channels, out_scale=1, out_type=tf.float32)
-    return features.numpy() * np.float32(FRONTEND_SCALE)
+    return features * tf.constant(FRONTEND_SCALE, tf.float32)
 
 
 def quantize_features(features: np.ndarray) -> np.ndarray:

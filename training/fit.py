@@ -3,60 +3,65 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from training.architectures import DEFAULT_ARCHITECTURE
-from training.dataset import (
-    SPLITS,
-    Examples,
-    ReleaseDir,
-    ReleaseError,
-    build_split,
-    choose_labels,
-    read_release,
-)
+from training.architectures import DEFAULT_ARCHITECTURE, DEFAULT_EPOCHS
+from training.augment import NO_AUGMENTATION, Augmentation
+from training.dataset import SPLITS, Examples, ReleaseDir, ReleaseError, choose_labels, read_release
 from training.detection import DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR
 from training.evaluate import ReleaseViews, evaluate
-from training.features import FeatureParams, device_features, quantize_features
+from training.features import FeatureParams, dequantize_features
 from training.model_card import render_model_card
 from training.model_dir import write_model_files
-from training.models import build_model
 from training.output_dir import building_dir, check_model_out_dir, publish_dir
+from training.pipeline import FeatureCache, build_cache, class_weights, release_noises, training_dataset
 from training.quantize import to_float_tflite, to_int8_tflite
+from training.summary import summary_table
 from training.tflm import measure_arena
+from training.transfer import build_for_training, fine_tune
 
 Report = Callable[[str], None]
+CALIBRATION_ROWS = 1000  # clean training rows handed to calibration (it uses REPRESENTATIVE_EXAMPLES of them)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Choices of one training run."""
+    """Choices of one training run; the defaults are the recommended recipe (benchmarks/RESULTS.md)."""
 
     model: str = DEFAULT_ARCHITECTURE
-    epochs: int = 20
+    epochs: int = DEFAULT_EPOCHS
     seed: int = 0
     keywords: tuple[str, ...] | None = None
     batch_size: int = 32
-    learning_rate: float = 0.001
+    learning_rate: float = 0.002
+    patience: int = 6  # epochs without a better validation accuracy before stopping
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    balance_classes: bool = True
+    base: Path | None = None  # a model directory whose feature layers are reused (transfer)
+    fine_tune_epochs: int | None = None  # after the head: unfrozen epochs at a tenth of the rate (None: half)
     false_accept_budget_per_hour: float = DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR  # for the operating point
 
 
 class EpochReport(keras.callbacks.Callback):
     """Report loss and accuracy (training and validation) at the end of every epoch."""
 
-    def __init__(self, report: Report, epochs: int) -> None:
+    def __init__(self, report: Report, epochs: int, label: str = "epoch") -> None:
         super().__init__()
-        self.report, self.epochs = report, epochs
+        self.report, self.epochs, self.label = report, epochs, label
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        values = "  ".join(f"{name} {value:.3f}" for name, value in (logs or {}).items())
-        self.report(f"epoch {epoch + 1}/{self.epochs}  {values}")
+        values = "  ".join(f"{name} {value:.3f}" for name, value in (logs or {}).items()
+                           if name != "learning_rate")
+        seconds = time.perf_counter() - self.started
+        self.report(f"{self.label} {epoch + 1}/{self.epochs}  {values}  ({seconds:.0f} s)")
 
 
 def train(release_dir: Path | str, out_dir: Path | str, config: TrainConfig = TrainConfig(),
@@ -72,10 +77,12 @@ def train(release_dir: Path | str, out_dir: Path | str, config: TrainConfig = Tr
     labels = choose_labels(release, config.keywords)
     keras.utils.set_random_seed(config.seed)
     params = FeatureParams()
-    splits = _load_splits(release, labels, params, config.seed, report)
     building = building_dir(out_dir)
     try:
-        metrics = _train_into(building, release, labels, params, splits, config, report)
+        # the feature cache is a temporary folder beside the output, gone when training ends
+        with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.cache.") as cache:
+            splits = _cache_splits(release, labels, params, config, Path(cache), report)
+            metrics = _train_into(building, release, labels, params, splits, config, report)
         check_model_out_dir(out_dir, force)  # again: the directory may have changed while training
         publish_dir(building, out_dir)
     except BaseException:
@@ -85,41 +92,70 @@ def train(release_dir: Path | str, out_dir: Path | str, config: TrainConfig = Tr
     return metrics
 
 
-def _load_splits(release: ReleaseDir, labels: list[str], params: FeatureParams, seed: int,
-                 report: Report) -> dict[str, tuple[Examples, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    splits = {split: build_split(release, labels, split, rng, params) for split in SPLITS}
-    if len(splits["training"]) == 0:
+def _cache_splits(release: ReleaseDir, labels: list[str], params: FeatureParams, config: TrainConfig,
+                  folder: Path, report: Report) -> dict[str, FeatureCache]:
+    """Feature caches of every split: training with augmented copies, validation and testing clean."""
+    noises, source = release_noises(release, params, config.seed)
+    report(f"noise: {source}")
+    splits = {}
+    for split in SPLITS:
+        augmentation = config.augmentation if split == "training" else NO_AUGMENTATION
+        splits[split] = build_cache(release, labels, split, params, noises, folder, config.seed,
+                                    augmentation, report)
+    if splits["training"].clean == 0:
         raise ReleaseError(f"{release.root} has no training clips for {', '.join(labels[2:])}")
-    started, total = time.perf_counter(), sum(len(examples) for examples in splits.values())
-    features = {split: device_features(examples.samples, params) for split, examples in splits.items()}
-    seconds = time.perf_counter() - started
-    report(f"features: {total} clips in {seconds:.2f} s ({total / max(seconds, 1e-9):.0f} clips/s); "
-           + ", ".join(f"{split} {len(examples)}" for split, examples in splits.items()))
-    return {split: (splits[split], features[split]) for split in SPLITS}
+    return splits
 
 
-def _fit(model: keras.Model, splits: dict, config: TrainConfig, report: Report) -> dict:
-    (train_examples, train_x), (val_examples, val_x) = splits["training"], splits["validation"]
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    validation = (val_x, val_examples.labels) if len(val_examples) else None
-    if validation is None:
-        report("the validation split is empty: training without validation")
-    history = model.fit(train_x, train_examples.labels, batch_size=config.batch_size, epochs=config.epochs,
-                        validation_data=validation, shuffle=True, verbose=0,
-                        callbacks=[EpochReport(report, config.epochs)])
-    return {name: float(values[-1]) for name, values in history.history.items()}
+def _callbacks(config: TrainConfig, has_validation: bool, report: Report, epochs: int,
+               label: str = "epoch") -> list[keras.callbacks.Callback]:
+    callbacks: list[keras.callbacks.Callback] = [EpochReport(report, epochs, label)]
+    if has_validation:  # the best validation weights are kept and restored at the end
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=config.patience, restore_best_weights=True, verbose=0))
+    return callbacks
 
 
-def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: FeatureParams, splits: dict,
-                config: TrainConfig, report: Report) -> dict:
-    model = build_model(config.model, params.shape, len(labels))
-    report(f"training {config.model} ({model.count_params():,} parameters) for {config.epochs} epochs")
+def _fit(model: keras.Model, splits: dict[str, FeatureCache], config: TrainConfig, report: Report,
+         epochs: int, learning_rate: float, label: str = "epoch") -> dict:
+    """Fit with a cosine learning-rate schedule, class weights and early stopping on validation."""
+    training = splits["training"]
+    weights = (class_weights(training.labels, model.output_shape[-1]) if config.balance_classes
+               else np.ones(model.output_shape[-1], dtype=np.float32))
+    steps = max(1, -(-training.clean // config.batch_size))  # an epoch: as many examples as clean clips
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs, alpha=0.02)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  weighted_metrics=[], metrics=["accuracy"])
+    validation = None
+    if len(splits["validation"]):
+        examples, features = splits["validation"].clean_examples()
+        validation = (features, examples.labels)
+    else:
+        report("the validation split is empty: training without validation or early stopping")
+    dataset = training_dataset(training, config.batch_size, config.seed, weights, config.augmentation)
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps, validation_data=validation, verbose=0,
+                        shuffle=False,  # the stream is shuffled by training_dataset
+                        callbacks=_callbacks(config, validation is not None, report, epochs, label))
+    values = history.history
+    best = int(np.argmax(values["val_accuracy"])) if "val_accuracy" in values else len(values["loss"]) - 1
+    return {"epochs_run": len(values["loss"]), "best_epoch": best + 1,
+            **{name: float(series[best]) for name, series in values.items() if name != "learning_rate"}}
+
+
+def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: FeatureParams,
+                splits: dict[str, FeatureCache], config: TrainConfig, report: Report) -> dict:
+    model, lineage = build_for_training(config.model, config.base, params, len(labels))
+    name = lineage["model"] if lineage else config.model
+    report(f"training {name} ({model.count_params():,} parameters) for up to {config.epochs} epochs"
+           + (f", feature layers frozen from {config.base}" if lineage else ""))
     started = time.perf_counter()
-    final = _fit(model, splits, config, report)
+    final = _fit(model, splits, config, report, config.epochs, config.learning_rate)
+    if lineage:
+        final = fine_tune(model, lineage, config, lambda epochs: _fit(
+            model, splits, config, report, epochs, config.learning_rate / 10, "fine-tune epoch")) or final
     train_seconds = time.perf_counter() - started
-    float_tflite, int8_tflite = _save_models(folder, model, splits["training"][1], config.seed, report)
+    calibration = _calibration_rows(splits["training"], config.seed)
+    float_tflite, int8_tflite = _save_models(folder, model, calibration, config.seed, report)
     report("evaluating: Keras float, TFLite int8 and the TFLM interpreter; measuring the arena")
     metrics = evaluate(model, int8_tflite, labels, _evaluation_split(splits),
                        ReleaseViews(release, params, plots_dir=folder, seed=config.seed,
@@ -127,43 +163,63 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
     if metrics["evaluation_split"] != "testing":
         metrics["warnings"].insert(0, "the release's testing split has no clips of these keywords "
                                       "(too few speakers for the split rule)")
-    arena = measure_arena(int8_tflite, quantize_features(splits["training"][1][0]))
+    arena = measure_arena(int8_tflite, splits["training"].features[0])
     metrics["sizes"] = {
         "int8_tflite_bytes": len(int8_tflite), "float_tflite_bytes": len(float_tflite),
         "arena_bytes": arena.minimal_bytes, "arena_recorded_bytes": arena.recorded_bytes,
         "arena_measured_by": "smallest arena in which the host TFLM interpreter runs the model; "
                              "arena_recorded_bytes is print_allocations' total",
     }
-    metrics = {"model": config.model, "params": model.count_params(), "labels": labels,
+    metrics = {"model": name, "params": model.count_params(), "labels": labels,
                "release": _release_facts(release), **metrics,
-               "examples": {split: len(examples) for split, (examples, _) in splits.items()},
-               "training": {"epochs": config.epochs, "seed": config.seed, "batch_size": config.batch_size,
-                            "learning_rate": config.learning_rate, "seconds": round(train_seconds, 2),
-                            "final": final}}
+               "examples": {split: cache.clean for split, cache in splits.items()},
+               "training": _training_facts(config, splits["training"], train_seconds, final)}
+    if lineage:
+        metrics["base"] = lineage
     write_model_files(folder, labels, params, metrics, render_model_card(release, metrics))
-    report(f"accuracy on {metrics['evaluation_split']}: " + ", ".join(
-        f"{kind} {value:.3f}" for kind, value in metrics["accuracy"].items() if value is not None))
+    for line in summary_table(metrics):
+        report(line)
     return metrics
 
 
-def _save_models(folder: Path, model: keras.Model, train_features: np.ndarray, seed: int,
+def _training_facts(config: TrainConfig, training: FeatureCache, seconds: float, final: dict) -> dict:
+    augmentation = config.augmentation
+    return {"epochs": config.epochs, "seed": config.seed, "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate, "learning_rate_schedule": "cosine decay to 2 %",
+            "early_stopping_patience": config.patience, "class_weighting": config.balance_classes,
+            "augmentation": {"copies": augmentation.copies, "time_shift_ms": augmentation.time_shift_ms,
+                             "speed_range": list(augmentation.speed_range),
+                             "gain_db_range": list(augmentation.gain_db_range),
+                             "background_frequency": augmentation.background_frequency,
+                             "snr_db_range": list(augmentation.snr_db_range),
+                             "time_masks": augmentation.time_masks,
+                             "frequency_masks": augmentation.frequency_masks},
+            "cached_rows": len(training), "seconds": round(seconds, 2), "final": final}
+
+
+def _calibration_rows(training: FeatureCache, seed: int) -> np.ndarray:
+    """Clean training features for post-training quantization (calibrated on training data)."""
+    chosen = np.sort(np.random.default_rng(seed).permutation(training.clean)[:CALIBRATION_ROWS])
+    return dequantize_features(training.features[chosen])
+
+
+def _save_models(folder: Path, model: keras.Model, calibration: np.ndarray, seed: int,
                  report: Report) -> tuple[bytes, bytes]:
     """Write model.keras, float.tflite and int8.tflite (calibrated on training features)."""
     model.save(folder / "model.keras")
     report("converting: float.tflite, int8.tflite (full-integer, calibrated on training features)")
     float_tflite = to_float_tflite(model)
-    int8_tflite = to_int8_tflite(model, train_features, seed)
+    int8_tflite = to_int8_tflite(model, calibration, seed)
     (folder / "float.tflite").write_bytes(float_tflite)
     (folder / "int8.tflite").write_bytes(int8_tflite)
     return float_tflite, int8_tflite
 
 
-def _evaluation_split(splits: dict) -> tuple[str, Examples, np.ndarray]:
+def _evaluation_split(splits: dict[str, FeatureCache]) -> tuple[str, Examples, np.ndarray]:
     """The test split, or the next non-empty one when a small release leaves it empty (recorded)."""
     for split in ("testing", "validation", "training"):
-        examples, features = splits[split]
-        if len(examples):
-            return split, examples, features
+        if splits[split].clean:
+            return (split, *splits[split].clean_examples())
     raise ReleaseError("the release has no clips to evaluate on")
 
 

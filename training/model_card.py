@@ -19,7 +19,7 @@ def render_model_card(release: ReleaseDir, metrics: dict) -> str:
         f"A `{metrics['model']}` keyword-spotting model ({metrics['params']:,} parameters) trained by "
         "`wordcrowd train` on micro-frontend features, quantized to int8 and checked on the TFLM "
         "interpreter. "
-        f"Classes in output order: {', '.join(f'`{label}`' for label in labels)}.\n",
+        f"Classes in output order: {', '.join(f'`{label}`' for label in labels)}.\n" + _lineage(metrics),
         _intended_use_section(metrics),
         _data_section(release, metrics),
         _licence_section(release),
@@ -43,6 +43,19 @@ def _intended_use_section(metrics: dict) -> str:
         "keyword can be missed or falsely heard), always-on recording, or languages, accents and devices "
         "the data does not cover (see Fairness and Limits).\n"
     )
+
+
+def _lineage(metrics: dict) -> str:
+    """Where the feature layers came from, for a model trained by transfer (`train --base`)."""
+    base = metrics.get("base")
+    if not base:
+        return ""
+    release = base.get("release") or {}
+    return (f"\nTransfer: feature layers from the `{base['model']}` model at `{base['path']}` (classes "
+            f"{', '.join(f'`{label}`' for label in base['labels'])}; release campaign "
+            f"`{release.get('campaign')}`, version `{release.get('version')}`, checksum "
+            f"`{release.get('sha256sums_sha256')}`), frozen, then fine-tuned for "
+            f"{base.get('fine_tune_epochs', 0)} epochs with a new head.\n")
 
 
 def _data_section(release: ReleaseDir, metrics: dict) -> str:
@@ -154,5 +167,4 @@ def _limits_section(metrics: dict) -> str:
         "- Demographic groups come only from speakers who chose to share them; groups with fewer than five "
         "speakers are blanked in releases, so small groups are unseen here.\n"
         "- `_unknown_` only learns the release's other words; words never heard may trigger a keyword.\n"
-        "- Training uses no augmentation (time shift, background mixing) yet.\n"
     )
