@@ -23,7 +23,7 @@ from tests.conftest import free_port
 from tests.speech import espeak_samples
 
 ROOT = Path(__file__).resolve().parent.parent
-UPLOADS = 6
+UPLOADS = 4  # fewer than the served threads: the erasure must not wait for a free thread
 
 
 def slow_ogg(seed: int, seconds: float = 14.0, rate: int = 48000) -> bytes:
@@ -81,7 +81,7 @@ def erase_during_uploads(base: str) -> tuple[int, list[tuple[int, float]], float
 
     with ThreadPoolExecutor(UPLOADS) as pool:
         uploads = [pool.submit(upload, body) for body in bodies]
-        time.sleep(0.15)  # the uploads are being ingested
+        time.sleep(0.05)  # the uploads have been sent and are being ingested
         erasure = requests.delete(f"{base}/api/v1/contributors/me", headers=auth, timeout=120)
         erased_at = time.monotonic()
         return erasure.status_code, [future.result() for future in uploads], erased_at
