@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import load_note, record_results
+
 ROOT = Path(__file__).resolve().parent.parent
 WORDCROWD = Path(sys.executable).parent / "wordcrowd"
 
@@ -88,11 +90,8 @@ def main() -> None:
         share = hits[kind] / totals[kind]
         by = ", ".join(f"{way} {n}" for way, n in ways[kind].most_common(4))
         lines.append(f"| {kind} | {totals[kind]} | {hits[kind]} | {share:.2f} | {by} |")
-    lines += ["", f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", ""]
-    text = "\n".join(lines)
-    print(text)
-    with (ROOT / "benchmarks" / "RESULTS.md").open("a") as results:
-        results.write("\n" + text)
+    lines += ["", load_note(), ""]
+    record_results(lines)
 
 
 if __name__ == "__main__":

@@ -116,3 +116,16 @@ def fresh_data_dir(parent: Path, kind: str, tries: int = 8) -> tuple[Path, float
         create_ms = file_create_ms(data_dir)
         print(f"note: file creation costs {create_ms:.3f} ms in {data_dir}: the disk is busy", flush=True)
     return data_dir, create_ms
+
+
+def load_note() -> str:
+    """Say how busy the machine was when a benchmark ended (above the core count, others shared it)."""
+    return f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+
+
+def record_results(lines: list[str]) -> None:
+    """Print a benchmark's Markdown section and append it to benchmarks/RESULTS.md."""
+    text = "\n".join(lines)
+    print(text)
+    with (Path(__file__).resolve().parent / "RESULTS.md").open("a") as results:
+        results.write("\n" + text)

@@ -10,7 +10,6 @@ building the report, writing report.json and report.html with their charts. Figu
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from machine import load_note, record_results  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 AGES = ("teens", "twenties", "thirties", "fourties", "fifties", "sixties")
@@ -109,14 +109,9 @@ def main() -> None:
              "| step | seconds | clips/s |", "|---|---|---|"]
     steps["whole `curate report` (read, build, write)"] = t3 - t1
     lines += [f"| {name} | {took:.2f} | {len(records) / took:,.0f} |" for name, took in steps.items()]
-    load = os.getloadavg()[0]
     flags = ", ".join(flag["code"] for flag in made["flags"]) or "none"
-    lines += ["", f"Flags raised: {flags}. Load average when done: {load:.1f} on {os.cpu_count()} cores "
-              "(above the core count, others shared the CPU).", ""]
-    text = "\n".join(lines)
-    print(text)
-    with (ROOT / "benchmarks" / "RESULTS.md").open("a") as results:
-        results.write("\n" + text)
+    lines += ["", f"Flags raised: {flags}. {load_note()}", ""]
+    record_results(lines)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import load_note, record_results
+
 ROOT = Path(__file__).resolve().parent.parent
 WORDCROWD = Path(sys.executable).parent / "wordcrowd"
 CROWDS = {"balanced": [], "stop:female:0.9": ["--skew", "stop:female:0.9"],
@@ -63,11 +65,8 @@ def main() -> None:
             flags = "; ".join(flag["message"] for flag in report["flags"]) or "none"
             lines.append(f"| {name} | {report['totals']['usable_clips']} | {report['totals']['speakers']} | "
                          f"{flags} | {outcome['simulate_s']:.0f} | {outcome['report_s']:.1f} |")
-    lines += ["", f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", ""]
-    text = "\n".join(lines)
-    print(text)
-    with (ROOT / "benchmarks" / "RESULTS.md").open("a") as results:
-        results.write("\n" + text)
+    lines += ["", load_note(), ""]
+    record_results(lines)
 
 
 if __name__ == "__main__":
