@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from collector.models import Campaign, Keyword
+from collector.models import AMBIENCE_WORD, Campaign, Keyword
 from licenses import CATALOGUE, CURRENT_CONSENT_VERSION, UnknownLicense, get_license
 
 DEFAULT_KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -98,10 +98,15 @@ def create_campaign(
     licenses: list[str] | None = None,
     target_count: int = 1000,
     description: str = "",
+    auxiliary_words: list[str] | None = None,
+    ambience: bool = False,
 ) -> Campaign:
-    """Validate and add a campaign with its keywords; commit; raise CampaignError."""
+    """Validate and add a campaign with its keywords (and auxiliary words, ambience); commit; raise CampaignError."""
     check_slug(slug)
     words = normalise_keywords(keywords)
+    extra = normalise_keywords(auxiliary_words) if auxiliary_words else []
+    if clash := sorted(set(words) & set(extra)):
+        raise CampaignError(f"{clash[0]!r} cannot be both a keyword and an auxiliary word")
     tag = normalise_language(language)
     allowed = check_licenses(licenses)
     if not 1 <= target_count <= MAX_TARGET_COUNT:
@@ -117,7 +122,7 @@ def create_campaign(
         language=tag,
         licenses=allowed,
         consent_version=CURRENT_CONSENT_VERSION,
-        keywords=[Keyword(word=w, target_count=target_count, position=i) for i, w in enumerate(words)],
+        keywords=_prompt_rows(words, extra, ambience, target_count),
     )
     session.add(campaign)
     try:
@@ -127,6 +132,16 @@ def create_campaign(
         session.rollback()
         raise CampaignError(f"campaign {slug!r} already exists") from None
     return campaign
+
+
+def _prompt_rows(words: list[str], extra: list[str], ambience: bool, target_count: int) -> list[Keyword]:
+    """Return the Keyword rows of a new campaign: keywords, then auxiliary words, then ambience."""
+    rows = [Keyword(word=w, target_count=target_count, position=i, kind="keyword") for i, w in enumerate(words)]
+    rows += [Keyword(word=w, target_count=target_count, position=len(rows) + i, kind="auxiliary")
+             for i, w in enumerate(extra)]
+    if ambience:
+        rows.append(Keyword(word=AMBIENCE_WORD, target_count=target_count, position=len(rows), kind="ambience"))
+    return rows
 
 
 def ensure_default_campaign(session: Session, slug: str) -> Campaign:

@@ -35,6 +35,10 @@ NAMING = {
 CLIP_STATUSES = ("pending", "validated", "invalidated")
 AUTO_VERDICTS = ("accept", "review")
 CURATOR_DECISIONS = ("approve", "reject")
+# what a campaign prompts for: its keywords, auxiliary words (the release's `_unknown_` material) and
+# room ambience (the release's `_background_noise_`), one Keyword row each (docs/formats.md)
+KEYWORD_KINDS = ("keyword", "auxiliary", "ambience")
+AMBIENCE_WORD = "_ambience_"  # the one Keyword row of kind "ambience"; no user keyword starts with "_"
 
 
 def utcnow() -> datetime:
@@ -105,6 +109,7 @@ class Keyword(Base):
     word: Mapped[str] = mapped_column(String(64))
     target_count: Mapped[int] = mapped_column(Integer, default=1000)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="keyword", server_default="keyword")  # KEYWORD_KINDS
 
     campaign: Mapped[Campaign] = relationship(back_populates="keywords")
 
