@@ -101,7 +101,7 @@ def create_campaign(
     auxiliary_words: list[str] | None = None,
     ambience: bool = False,
 ) -> Campaign:
-    """Validate and add a campaign with its keywords (and auxiliary words, ambience); commit; raise CampaignError."""
+    """Validate and add a campaign with its keywords, auxiliary words and ambience; commit; or raise."""
     check_slug(slug)
     words = normalise_keywords(keywords)
     extra = normalise_keywords(auxiliary_words) if auxiliary_words else []
@@ -136,12 +136,11 @@ def create_campaign(
 
 def _prompt_rows(words: list[str], extra: list[str], ambience: bool, target_count: int) -> list[Keyword]:
     """Return the Keyword rows of a new campaign: keywords, then auxiliary words, then ambience."""
-    rows = [Keyword(word=w, target_count=target_count, position=i, kind="keyword") for i, w in enumerate(words)]
-    rows += [Keyword(word=w, target_count=target_count, position=len(rows) + i, kind="auxiliary")
-             for i, w in enumerate(extra)]
+    kinds = [(w, "keyword") for w in words] + [(w, "auxiliary") for w in extra]
     if ambience:
-        rows.append(Keyword(word=AMBIENCE_WORD, target_count=target_count, position=len(rows), kind="ambience"))
-    return rows
+        kinds.append((AMBIENCE_WORD, "ambience"))
+    return [Keyword(word=word, kind=kind, target_count=target_count, position=position)
+            for position, (word, kind) in enumerate(kinds)]
 
 
 def ensure_default_campaign(session: Session, slug: str) -> Campaign:
