@@ -44,7 +44,8 @@ def campaign(app):
 def upload_room(client, auth, audio: bytes, filename: str = "room.wav"):
     """Upload room sound; the body is encoded in memory (the test client spools large bodies to a temp
     file it never closes, a ResourceWarning)."""
-    boundary, body = encode_multipart({"keyword": AMBIENCE_WORD, "audio": FileStorage(io.BytesIO(audio), filename)})
+    fields = {"keyword": AMBIENCE_WORD, "audio": FileStorage(io.BytesIO(audio), filename)}
+    boundary, body = encode_multipart(fields)
     return client.post(f"/api/v1/campaigns/{SLUG}/clips", headers=auth, data=body,
                        content_type=f"multipart/form-data; boundary={boundary}")
 
@@ -128,7 +129,8 @@ def test_ambience_only_where_the_campaign_asks_for_it(app, client):
 
 def test_a_word_upload_is_judged_as_a_word_not_as_ambience(client, campaign):
     """Room sound sent as an auxiliary word is a word with no speech (422), not ambience."""
-    assert_error(upload(client, contributor(client), "bird", audio=room_wav(12, rate=16000)), 422, "no_speech")
+    answer = upload(client, contributor(client), "bird", audio=room_wav(12, rate=16000))
+    assert_error(answer, 422, "no_speech")
 
 
 def _encoded(samples: np.ndarray, rate: int, fmt: str) -> bytes:

@@ -97,18 +97,19 @@ def test_campaign_create_and_list(env: dict[str, str], db_url: str) -> None:
     header, *rows = listed.output.splitlines()
     assert header.split() == ["SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "AUXILIARY", "AMBIENCE",
                               "TITLE"]
-    assert rows[0].split() == ["kws", "en-GB", "CC0-1.0", "0", "yes,no,stop", "-", "no", "Yes,", "no,", "stop"]
+    assert rows[0].split() == ["kws", "en-GB", "CC0-1.0", "0", "yes,no,stop", "-", "no", "Yes,", "no,",
+                               "stop"]
     assert rows[1].split() == ["other", "en", "CC0-1.0,CC-BY-4.0", "0", "on,off", "-", "no", "other"]
 
 
 def test_campaign_create_with_auxiliary_words_and_ambience(env: dict[str, str], db_url: str) -> None:
-    """--auxiliary-words and --ambience make rows of those kinds; the list shows them apart from keywords."""
+    """--auxiliary-words and --ambience make rows of those kinds; the list shows them apart."""
     env = {**env, "WORDCROWD_DATABASE_URL": db_url}
-    created = run(env, "campaign", "create", "kws", "--keywords", "yes,no", "--auxiliary-words", "Bird, house",
-                  "--ambience")
+    created = run(env, "campaign", "create", "kws", "--keywords", "yes,no", "--auxiliary-words",
+                  "Bird, house", "--ambience")
     assert created.exit_code == 0, created.output
-    assert created.output.strip() == ("created campaign kws (en; CC0-1.0, CC-BY-4.0): yes, no; auxiliary words: "
-                                      "bird, house; room ambience")
+    assert created.output.strip() == ("created campaign kws (en; CC0-1.0, CC-BY-4.0): yes, no; "
+                                      "auxiliary words: bird, house; room ambience")
     listed = run(env, "campaign", "list")
     assert listed.output.splitlines()[1].split() == ["kws", "en", "CC0-1.0,CC-BY-4.0", "0", "yes,no",
                                                      "bird,house", "yes", "kws"]
