@@ -34,7 +34,8 @@ CONTEXT = {
     "path": "cr:path", "recordSet": "cr:recordSet", "references": "cr:references", "regex": "cr:regex",
     "repeated": "cr:repeated", "replace": "cr:replace", "sc": "https://schema.org/",
     "separator": "cr:separator", "source": "cr:source", "subField": "cr:subField",
-    "transform": "cr:transform",
+    "transform": "cr:transform", "samplingRate": "cr:samplingRate",
+    "equivalentProperty": "cr:equivalentProperty",
 }
 TSV = "text/tab-separated-values"
 INTEGER_COLUMNS = ("up_votes", "down_votes", "duration_ms")

@@ -146,9 +146,10 @@ def _background(meta: Mapping[str, Any]) -> list[str]:
         "## Background noise",
         "",
         f"`_background_noise_/` holds {noise['files']} files, each longer than one second: "
-        f"{noise['recorded']} recordings of room sound ({noise['recorded_seconds']:g} s from "
-        f"{noise['speakers']} speakers, named `<speaker_id>_ambience_<n>.wav`, passed review like the clips) "
-        f"and generated {' and '.join(noise['generated'])} (60 s each, CC0-1.0). `background_noise.tsv` "
+        + (f"{noise['recorded']} recordings of room sound ({noise['recorded_seconds']:g} s from "
+           f"{noise['speakers']} speakers, named `<speaker_id>_ambience_<n>.wav`, reviewed like the clips)"
+           if noise["recorded"] else "no recordings of room sound yet")
+        + f" and generated {' and '.join(noise['generated'])} (60 s each, CC0-1.0). `background_noise.tsv` "
         "lists them with clips.tsv's columns. Training mixes them into clips and cuts its `_silence_` "
         "examples from them, as TensorFlow's speech_commands does.",
         "",
