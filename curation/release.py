@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import tempfile
+import wave
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -143,12 +144,16 @@ def build_release(
     try:
         generated = write_generated_noise(tmp)
         skipped = dropping = copy_clips(session, store, entries, tmp, progress=progress)
+        short = too_short_noise(entries, tmp)
+        entries = drop_entries(entries, short, tmp, campaign)
+        notes = [f"left out {len(short)} ambience recording(s) not longer than 1 s of 16 kHz mono audio "
+                 f"({', '.join(e.clip.public_id for e in short)})"] if short else []
         for _attempt in range(PUBLISH_ATTEMPTS):
             entries = drop_entries(entries, dropping, tmp, campaign)
             if not any(not entry.is_noise for entry in entries):
                 raise ReleaseError(f"every clip of campaign {campaign.slug!r} was deleted while releasing")
             meta = write_metadata(tmp, campaign, entries, version, created, deletions, filters, previous,
-                                  extra={"capped": capped}, generated=generated)
+                                  extra={"capped": capped}, generated=generated, notes=notes)
             checksum = write_checksums(tmp)
             outcome = record_and_publish(session, campaign, entries, version, tmp, out, checksum, created)
             if isinstance(outcome, Release):
@@ -345,6 +350,22 @@ def generated_row(noise: GeneratedNoise) -> dict[str, str]:
             "rms_dbfs": f"{noise.rms_dbfs:.1f}", "sha256": noise.sha256, "source": "generated"}
 
 
+def too_short_noise(entries: Sequence[Entry], root: Path) -> list[Entry]:
+    """Return the copied ambience entries that are not 16 kHz mono WAV longer than 1 s (TF needs > 1 s)."""
+    short = []
+    for entry in entries:
+        if entry.is_noise and (root / entry.path).is_file():
+            try:
+                with wave.open(str(root / entry.path)) as audio:
+                    usable = (audio.getframerate(), audio.getnchannels()) == (16000, 1) \
+                        and audio.getnframes() > 16000
+            except (wave.Error, EOFError):
+                usable = False
+            if not usable:
+                short.append(entry)
+    return short
+
+
 def write_generated_noise(root: Path) -> list[GeneratedNoise]:
     """Write white_noise.wav and pink_noise.wav into `_background_noise_/`; return what was written."""
     folder = root / BACKGROUND_NOISE_DIR
@@ -439,6 +460,7 @@ def write_metadata(
     previous: Release | None,
     extra: dict[str, Any] | None = None,
     generated: Sequence[GeneratedNoise] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write split lists, clips.tsv, background_noise.tsv, release.json (with any extra fields), licences,
     deletions, datasheet and croissant.json."""
@@ -449,6 +471,7 @@ def write_metadata(
     write_clips_tsv(root, (e.row for e in words))
     write_background_tsv(root, noise_rows)
     document = release_metadata(campaign, words, version, created, filters, previous, noise_rows)
+    document["warnings"] += notes
     meta = write_release_json(root, document, extra)
     used = [get_license(lic["spdx"]) for lic in meta["licenses"]]
     (root / LICENSES_DIR).mkdir()

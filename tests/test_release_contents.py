@@ -273,3 +273,23 @@ def test_croissant_validates_and_loads_its_records(world, tmp_path):
     noise = list(dataset.records("background_noise"))
     assert sorted(text(r["background_noise/path"]) for r in noise) == [f"_background_noise_/{n}" for n in
                                                                         ("pink_noise.wav", "white_noise.wav")]
+
+
+def test_ambience_not_longer_than_a_second_is_left_out_with_a_warning(kinds, tmp_path):
+    """TF's train.py fails on a background file of 1 s or less: such a recording is left out and named."""
+    with session_scope(kinds["db_url"]) as session:
+        campaign = get_campaign(session, "kinds")
+        word = next(k.id for k in campaign.keywords if k.word == AMBIENCE_WORD)
+        consent = session.query(Consent).filter_by(campaign_id=campaign.id).order_by(Consent.id).all()[5]
+        short = store_clip(session, kinds["store"], campaign, consent, word, ambience_wav(0.8, 99), 99,
+                           status="validated", up=2)
+        session.flush()
+        short_id = short.public_id
+    out = tmp_path / "release"
+    summary = kinds_release(kinds, out)
+    assert not (out / f"_background_noise_/{speaker(kinds, 5)}_ambience_0.wav").exists()
+    assert summary.noise_files == 5 and any(short_id in warning for warning in summary.warnings)
+    meta = json.loads((out / "release.json").read_text())
+    assert meta["background_noise"]["recorded"] == 3
+    assert any("not longer than 1 s" in warning for warning in meta["warnings"])
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, check=True)
