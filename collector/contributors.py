@@ -26,7 +26,6 @@ AGES = (
 GENDERS = ("male_masculine", "female_feminine", "intersex", "transgender", "non-binary", "do_not_wish_to_say")
 PROFILE_FIELDS = ("age", "gender", "accent", "native_language")
 MAX_ACCENT_CHARS = 100
-SPEAKER_ID_SCAN_BATCH = 1000
 
 
 def create_contributor(session: Session) -> tuple[Contributor, str]:
@@ -156,7 +155,6 @@ def contributor_with_speaker_id(session: Session, speaker: str) -> Contributor |
     # speaker ids are keyed hashes of public ids, so finding one means hashing every live contributor's id
     key = pseudonym_key(session)
     query = select(Contributor.id, Contributor.public_id).where(Contributor.erased_at.is_(None))
-    for row in session.execute(query.execution_options(yield_per=SPEAKER_ID_SCAN_BATCH)):
-        if speaker_id(key, row.public_id) == speaker.lower():
-            return session.get(Contributor, row.id)
-    return None
+    wanted = speaker.lower()
+    found = next((row.id for row in session.execute(query) if speaker_id(key, row.public_id) == wanted), None)
+    return None if found is None else session.get(Contributor, found)

@@ -1,4 +1,4 @@
-"""Existing datasets made here for import tests and benchmarks: a Speech Commands and a Common Voice folder."""
+"""Existing datasets made here for import tests and benchmarks: Speech Commands and Common Voice folders."""
 
 from __future__ import annotations
 

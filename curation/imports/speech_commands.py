@@ -19,9 +19,10 @@ def scan(root: Path, words: set[str]) -> Scan:
     if not root.is_dir():
         raise SourceError(f"{root} is not a directory; a Speech Commands source is a folder of word folders")
     folders = sorted(path for path in root.iterdir() if path.is_dir())
-    found = Scan()
+    found, seen = Scan(), 0
     for folder in folders:
         wavs = sorted(folder.glob("*.wav"))
+        seen += len(wavs)
         if folder.name == NOISE_FOLDER:
             found.noise.extend(wavs)
         elif folder.name.startswith("_"):  # _silence_, _unknown_ and the like are not words
@@ -30,7 +31,7 @@ def scan(root: Path, words: set[str]) -> Scan:
             found.passed_over["not_a_campaign_word"] += len(wavs)
         else:
             _add_word(found, folder, normalise_word(folder.name), wavs)
-    if not found.files and not found.noise and not found.passed_over:
+    if not seen:
         raise SourceError(f"{root} holds no <word>/*.wav files; is it a Speech Commands folder?")
     return found
 
