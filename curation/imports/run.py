@@ -90,6 +90,9 @@ def run_import(session: Session, store: BlobStore, campaign: Campaign, scan: Sca
     """Import a scanned source into the campaign under these terms; each clip commits on its own."""
     summary = ImportSummary(terms.source, rejected=Counter(scan.refused),
                             passed_over=Counter(scan.passed_over))
+    if scan.noise:
+        summary.notes.append(f"{len(scan.noise)} background noise file(s) not imported: the collector has "
+                             "no ambience ingest yet")
     importer = _Importer(session, store, campaign, scan, terms, summary)
     show = progress and sys.stderr.isatty()
     with ingest_mapper(workers) as mapper, tqdm(total=len(scan.files), desc=f"importing {terms.source}",
