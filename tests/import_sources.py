@@ -18,11 +18,16 @@ CV_COLUMNS = ("client_id", "path", "sentence_id", "sentence", "sentence_domain",
               "age", "gender", "accents", "variant", "locale", "segment")
 
 
-def spoken(word: str, speaker: int, take: int, rate: int = RATE, seconds: float | None = 1.0) -> np.ndarray:
-    """A word in a speaker's voice with faint noise unique to (speaker, take), cut or padded to `seconds`."""
-    voice = VOICES[speaker % len(VOICES)]
-    samples = espeak_samples(word, rate, voice=voice, pitch=35 + (speaker * 13) % 40 + 3 * take,
-                             speed=140 + (speaker * 7) % 30 + 5 * take)
+def spoken(word: str, speaker: int, take: int, rate: int = RATE, seconds: float | None = 1.0,
+           voices: int | None = None) -> np.ndarray:
+    """A word in a speaker's voice with faint noise unique to (speaker, take), cut or padded to `seconds`.
+
+    voices: how many distinct renderings speakers share (None: one each), so large sets synthesise fast.
+    """
+    rendering = speaker if voices is None else speaker % voices
+    step = take % 3  # takes differ a little in pitch and speed, and in noise
+    pitch, speed = 35 + (rendering * 13) % 40 + 3 * step, 140 + (rendering * 7) % 30 + 5 * step
+    samples = espeak_samples(word, rate, voice=VOICES[rendering % len(VOICES)], pitch=pitch, speed=speed)
     seed = int(hashlib.sha256(f"{word}/{speaker}/{take}".encode()).hexdigest()[:8], 16)
     samples = samples + np.random.default_rng(seed).normal(0, 10 ** (-50 / 20), samples.shape)
     if seconds is not None:
@@ -37,13 +42,13 @@ def sc_speaker(speaker: int) -> str:
 
 
 def write_speech_commands(root: Path, words: Sequence[str], speakers: int, takes: int = 1,
-                          noise_seconds: Iterable[float] = ()) -> Path:
+                          noise_seconds: Iterable[float] = (), voices: int | None = None) -> Path:
     """Write `<word>/<speaker>_nohash_<n>.wav` (1 s, 16 kHz PCM16) and `_background_noise_/` files."""
     for word in words:
         (root / word).mkdir(parents=True, exist_ok=True)
         for speaker in range(speakers):
             for take in range(takes):
-                data = wav_bytes(spoken(word, speaker, take), RATE)
+                data = wav_bytes(spoken(word, speaker, take, voices=voices), RATE)
                 (root / word / f"{sc_speaker(speaker)}_nohash_{take}.wav").write_bytes(data)
     for index, seconds in enumerate(noise_seconds):
         (root / "_background_noise_").mkdir(parents=True, exist_ok=True)
@@ -66,7 +71,7 @@ def cv_client(speaker: int) -> str:
 
 
 def write_common_voice(root: Path, rows: Sequence[dict[str, str]], columns: Sequence[str] = CV_COLUMNS,
-                       tsv: str = "validated.tsv") -> Path:
+                       tsv: str = "validated.tsv", voices: int | None = None) -> Path:
     """Write a TSV of `rows` (speaker number in "speaker", the sentence spoken) and their MP3s in clips/."""
     (root / "clips").mkdir(parents=True, exist_ok=True)
     with (root / tsv).open("w", encoding="utf-8", newline="") as stream:
@@ -77,7 +82,7 @@ def write_common_voice(root: Path, rows: Sequence[dict[str, str]], columns: Sequ
             speaker = int(row["speaker"])
             name = f"common_voice_en_{index:06d}.mp3"
             word = row["sentence"].strip(" .!?,").lower()
-            audio = spoken(word, speaker, index, rate=48000, seconds=None)
+            audio = spoken(word, speaker, index, rate=48000, seconds=None, voices=voices)
             (root / "clips" / name).write_bytes(mp3_bytes(audio, 48000))
             values = {"client_id": cv_client(speaker), "path": name, "sentence_id": str(index),
                       "up_votes": "2", "down_votes": "0", "locale": "en", "segment": "", **row}
