@@ -32,7 +32,7 @@ from collector.migrate import (
     require_current_schema,
     upgrade,
 )
-from collector.models import Clip, Curator
+from collector.models import Clip, Contributor, Curator
 from collector.ratelimit import storage_problem
 from collector.server import worker_count
 from collector.settings import load_settings
@@ -300,3 +300,50 @@ def curator_add(username: str, password_stdin: bool) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added curator {username}")
+
+
+@click.group()
+def contributor() -> None:
+    """Act for a contributor who cannot use the API themselves (imported speakers)."""
+
+
+def _erasure_target(session: Session, source: str | None, speaker: str | None,
+                    speaker_id: str | None) -> Contributor:
+    from collector.contributors import contributor_with_speaker_id, imported_contributor
+
+    by_import = (source, speaker) != (None, None)
+    if by_import == (speaker_id is not None) or (by_import and None in (source, speaker)):
+        raise click.ClickException("name the contributor by --source and --speaker, or by --speaker-id")
+    if speaker_id is not None:
+        found = contributor_with_speaker_id(session, speaker_id)
+        what = f"speaker id {speaker_id!r}"
+    else:
+        found = imported_contributor(session, source, speaker)
+        what = f"speaker {speaker!r} of source {source!r}"
+    if found is None or found.erased_at is not None:
+        raise click.ClickException(f"no contributor with {what} (or already erased)")
+    return found
+
+
+@contributor.command("erase")
+@click.option("--source", help="Source an imported speaker came from (clips.source, e.g. speech-commands).")
+@click.option("--speaker", help="That source's own id of the speaker (e.g. a Common Voice client_id).")
+@click.option("--speaker-id", help="The 8-hex speaker id a release shows (any contributor).")
+def contributor_erase(source: str | None, speaker: str | None, speaker_id: str | None) -> None:
+    """Withdraw a contributor's consents; erase their clips, blobs and profile (DELETE /contributors/me)."""
+    from collector.blobs import open_blob_store
+    from collector.clips import DeletionIncomplete
+    from collector.contributors import erase_contributor
+
+    settings = _settings()
+    url = _current_url(settings)
+    store = open_blob_store(settings["STORAGE_URL"], settings["S3_ENDPOINT_URL"])
+    with store_errors(url), session_scope(url) as session:
+        target = _erasure_target(session, source, speaker, speaker_id)
+        try:
+            erasure = erase_contributor(session, store, target)
+        except DeletionIncomplete:
+            raise click.ClickException("the contributor is erased, but some audio could not be deleted yet; "
+                                       "run `wordcrowd db sweep` later") from None
+        session.refresh(erasure)  # its own deletions' rollback expired it
+        click.echo(f"erased speaker {erasure.speaker_id}: {erasure.clips_erased} clip(s)")

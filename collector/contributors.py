@@ -15,7 +15,7 @@ from collector.consents import withdraw_all
 from collector.db import checkpoint_wal
 from collector.errors import Unauthorized, describe, validation_error
 from collector.models import Clip, Contributor, Demographics, Erasure, Vote, utcnow
-from collector.privacy import pseudonym_key, speaker_id, token_hash
+from collector.privacy import import_ref, pseudonym_key, speaker_id, token_hash
 from collector.text import first_unsafe
 from collector.votes import recount_status
 
@@ -26,6 +26,8 @@ AGES = (
 GENDERS = ("male_masculine", "female_feminine", "intersex", "transgender", "non-binary", "do_not_wish_to_say")
 PROFILE_FIELDS = ("age", "gender", "accent", "native_language")
 MAX_ACCENT_CHARS = 100
+
+
 def create_contributor(session: Session) -> tuple[Contributor, str]:
     """Enrol an anonymous contributor; return it with its bearer token (shown once, only its hash kept)."""
     token = new_token()
@@ -140,3 +142,19 @@ def remove_votes_cast(session: Session, contributor: Contributor) -> None:
                     execution_options={"synchronize_session": False})
     for clip in touched:
         recount_status(session, clip)
+
+
+def imported_contributor(session: Session, source: str, source_speaker: str) -> Contributor | None:
+    """Return the contributor imported for this speaker of this source (erased or not), or None."""
+    ref = import_ref(pseudonym_key(session), source, source_speaker)
+    return session.scalar(select(Contributor).where(Contributor.import_ref == ref))
+
+
+def contributor_with_speaker_id(session: Session, speaker: str) -> Contributor | None:
+    """Return the contributor not yet erased whose release speaker id (8 hex) this is, or None."""
+    # speaker ids are keyed hashes of public ids, so finding one means hashing every live contributor's id
+    key = pseudonym_key(session)
+    query = select(Contributor.id, Contributor.public_id).where(Contributor.erased_at.is_(None))
+    wanted = speaker.lower()
+    found = next((row.id for row in session.execute(query) if speaker_id(key, row.public_id) == wanted), None)
+    return None if found is None else session.get(Contributor, found)

@@ -39,6 +39,9 @@ CURATOR_DECISIONS = ("approve", "reject")
 # room ambience (the release's `_background_noise_`), one Keyword row each (docs/formats.md)
 KEYWORD_KINDS = ("keyword", "auxiliary", "ambience")
 AMBIENCE_WORD = "_ambience_"  # the one Keyword row of kind "ambience"; no user keyword starts with "_"
+# how a consent came about: given by the contributor here, or imported with an existing dataset's speaker
+# under that dataset's licence and terms (curation.imports, docs/import.md)
+CONSENT_KINDS = ("given", "imported")
 
 
 def utcnow() -> datetime:
@@ -125,6 +128,9 @@ class Contributor(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # an imported speaker: HMAC of (source, the source's speaker id) under the pseudonymisation key, so a
+    # re-import finds them again (and an erased one stays erased) without storing the source's id
+    import_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     demographics: Mapped[Demographics | None] = relationship(
         back_populates="contributor", cascade="all, delete-orphan", uselist=False
@@ -167,6 +173,9 @@ class Consent(Base):
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default="given", server_default="given")  # CONSENT_KINDS
+    source: Mapped[str | None] = mapped_column(String(64))  # imported: the dataset's name (clips.source)
+    terms_url: Mapped[str | None] = mapped_column(String(500))  # imported: where the dataset's terms are
 
     @property
     def active(self) -> bool:
@@ -195,7 +204,7 @@ class Clip(QualityColumns, Base):
     original_key: Mapped[str] = mapped_column(String(255))
     original_format: Mapped[str] = mapped_column(String(16))
     original_bytes: Mapped[int] = mapped_column(Integer)
-    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)  # imports skip files held
     sha256: Mapped[str] = mapped_column(String(64))  # of the canonical PCM samples
     auto_verdict: Mapped[str] = mapped_column(String(16))  # AUTO_VERDICTS
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # reason codes

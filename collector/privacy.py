@@ -40,6 +40,12 @@ def speaker_id(key: str, contributor_public_id: str) -> str:
     return digest[:8]
 
 
+def import_ref(key: str, source: str, source_speaker: str) -> str:
+    """Return the keyed reference of an imported speaker: HMAC of (source, the source's speaker id)."""
+    message = f"import\0{source}\0{source_speaker}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
 def token_hash(token: str) -> str:
     """Return the SHA-256 of a bearer token; tokens are 256-bit random, so a fast hash is enough."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def curate() -> None:
-    """Curate a campaign's clips: automatic checks, bias and balance reports, releases."""
+    """Curate a campaign's clips: automatic checks, bias and balance reports, releases, imports."""
 
 
 def _split_licenses(values: tuple[str, ...]) -> list[str]:
@@ -132,3 +132,33 @@ def check(slug: str, findings_file: Path | None, predictions: Path | None, worke
     summary = run_check_command(slug, findings_file=findings_file, predictions=predictions, workers=workers,
                                 only=names, progress=progress)
     click.echo(summary)
+
+
+@curate.command("import")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, metavar="speech-commands|common-voice",
+              help="The source's layout: a Speech Commands folder, or a Common Voice TSV with clips/.")
+@click.option("--campaign", "slug", required=True, help="Campaign to import into (its words are matched).")
+@click.option("--license", "spdx", required=True, metavar="SPDX",
+              help="Licence the source's clips are under; the campaign must allow it.")
+@click.option("--source", "source_name",
+              help="Name recorded on every clip and consent (default: the format).")
+@click.option("--terms", "terms_url", metavar="URL",
+              help="Where the source's terms are (default: per format).")
+@click.option("--keywords", metavar="WORD,...",
+              help="Import only these campaign words (default: all its keywords and auxiliary words).")
+@click.option("--tsv", metavar="NAME", help="common-voice: the TSV in SRC to read (default: validated.tsv).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that decode and measure files in parallel.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
+def import_(src: Path, fmt: str, slug: str, spdx: str, source_name: str | None, terms_url: str | None,
+            keywords: str | None, tsv: str | None, workers: int, progress: bool) -> None:
+    """Import the clips of an existing dataset at SRC into a campaign (idempotent)."""
+    from curation.imports.command import ImportRequest, run_import_command
+
+    words = tuple(word.strip() for word in keywords.split(",") if word.strip()) if keywords else ()
+    summary = run_import_command(ImportRequest(
+        src, fmt, slug, spdx, source_name=source_name, terms_url=terms_url, words=words, tsv=tsv,
+        workers=workers, progress=progress))
+    for line in summary.lines():
+        click.echo(line)

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "db": "collector.cli:db",
     "campaign": "collector.cli:campaign",
     "curator": "collector.cli:curator",
+    "contributor": "collector.cli:contributor",
     "curate": "curation.cli:curate",
     "train": "training.cli:train",
     "evaluate": "training.cli:evaluate",

@@ -1,0 +1,1 @@
+"""Imports of existing datasets (Speech Commands, Common Voice) as pseudonymous contributors' clips."""

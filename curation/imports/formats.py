@@ -1,0 +1,65 @@
+"""The formats an import reads, and the checks of what it is asked to do (campaign words, licence, terms)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from collector.models import Campaign
+from curation.imports import common_voice, speech_commands
+from curation.imports.sources import Scan, SourceError, check_source_name, normalise_word
+from curation.imports.store import ImportTerms
+from licenses import UnknownLicense, get_license
+
+FORMATS = {speech_commands.FORMAT: speech_commands, common_voice.FORMAT: common_voice}
+# the kinds of campaign word an import may fill: keywords, and auxiliary words (the `_unknown_` class)
+WORD_KINDS = ("keyword", "auxiliary")
+TERMS_URL = re.compile(r"https?://\S{1,490}")
+
+
+def check_format(name: str) -> str:
+    """Return the format name if wordcrowd reads it, else raise SourceError naming the ones it does."""
+    if name not in FORMATS:
+        raise SourceError(f"unknown format {name!r}; wordcrowd imports {', '.join(FORMATS)}")
+    return name
+
+
+def import_words(campaign: Campaign, chosen: Sequence[str] | None) -> set[str]:
+    """Return the campaign words to import: its keywords and auxiliary words, or the chosen subset of them."""
+    words = {keyword.word for keyword in campaign.keywords if keyword.kind in WORD_KINDS}
+    if not chosen:
+        return words
+    subset = {normalise_word(word) for word in chosen}
+    unknown = sorted(subset - words)
+    if unknown:
+        raise SourceError(f"{', '.join(map(repr, unknown))} is not a keyword or auxiliary word of campaign "
+                          f"{campaign.slug!r} (it has {', '.join(sorted(words))})")
+    return subset
+
+
+def import_terms(campaign: Campaign, fmt: str, license: str, source: str | None,
+                 terms_url: str | None) -> ImportTerms:
+    """Return the terms clips are imported under, checked against the campaign's allowed licences."""
+    try:
+        get_license(license)
+    except UnknownLicense as exc:
+        raise SourceError(str(exc)) from None
+    if license not in campaign.licenses:
+        raise SourceError(f"campaign {campaign.slug!r} does not allow licence {license!r} (it allows "
+                          f"{', '.join(campaign.licenses)}); its releases could not carry these clips")
+    url = terms_url or FORMATS[fmt].TERMS_URL
+    if not TERMS_URL.fullmatch(url):
+        raise SourceError(f"terms {url[:80]!r} must be an http(s) URL of at most 500 characters")
+    return ImportTerms(check_source_name(source or fmt), license, url)
+
+
+def scan_source(fmt: str, source: Path, campaign: Campaign, words: set[str], tsv: str | None = None) -> Scan:
+    """Return what the source holds for these words, read in its format."""
+    if not source.exists():
+        raise SourceError(f"{source} does not exist")
+    if fmt == common_voice.FORMAT:
+        return common_voice.scan(source, words, campaign.language, tsv or common_voice.DEFAULT_TSV)
+    if tsv:
+        raise SourceError("--tsv applies to the common-voice format only")
+    return speech_commands.scan(source, words)
