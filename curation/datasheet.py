@@ -183,7 +183,7 @@ def balance_markdown(balance: Mapping[str, Any]) -> list[str]:
                   _share(c["largest_share"]), c["effective_speakers"])
                  for name, c in concentration.items()]),
         "",
-        *_demographics(balance["demographics"]),
+        *_demographics(balance["demographics"], concentration["all"]["speakers"]),
         *_quality(balance["quality"]),
         "Flags (the report's thresholds):",
         "",
@@ -193,17 +193,20 @@ def balance_markdown(balance: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _demographics(sections: Mapping[str, Any]) -> list[str]:
+def _demographics(sections: Mapping[str, Any], speakers: int) -> list[str]:
     lines = ["Declared demographics by speakers and clips (groups of fewer than 5 speakers are not shown; "
              "undeclared includes speakers who did not opt in to sharing them):", ""]
     rows = []
+    total = max(1, speakers)
     for field, section in sections.items():
         for group in section["groups"]:
-            rows.append((field, group["group"], group["speakers"], group["clips"]))
-        rows.append((field, "(undeclared)", _share(section["undeclared_share"]) + " of speakers", ""))
+            rows.append((field, group["group"], group["speakers"], _share(group["speakers"] / total),
+                         group["clips"]))
+        rows.append((field, "(undeclared)", "", _share(section["undeclared_share"]), ""))
         if section["suppressed_speakers"]:
-            rows.append((field, "(fewer than 5 speakers)", section["suppressed_speakers"], ""))
-    return [*lines, *_table(("field", "group", "speakers", "clips"), rows), ""]
+            withheld = section["suppressed_speakers"]
+            rows.append((field, "(fewer than 5 speakers)", withheld, _share(withheld / total), ""))
+    return [*lines, *_table(("field", "group", "speakers", "share of speakers", "clips"), rows), ""]
 
 
 def _quality(quality: Mapping[str, Any]) -> list[str]:

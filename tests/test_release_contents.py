@@ -237,8 +237,9 @@ def test_datasheet_reports_balance_concentration_demographics_and_quality(world,
     assert "Imbalance ratio (most over fewest clips per word) 1.375" in section
     # 10 speakers, p0 two clips of 'yes': 19 clips; concentration row of all clips
     assert "| all | 10 | 19 |" in section
-    assert "| age | twenties | 5 |" in section and "sixties" not in section  # 1 speaker: suppressed
-    assert "| gender | female_feminine | 5 |" in section
+    assert "| age | twenties | 5 | 50 % | 9 |" in section and "sixties" not in section  # 1 speaker: withheld
+    assert "| gender | female_feminine | 5 | 50 % | 11 |" in section
+    assert "| age | (undeclared) |  | 20 % |  |" in section  # p6 did not opt in, p10 gave no age
     assert "| snr_db | 31.26 | 31.26 | 31.26 | 31.26 | 31.26 |" in section
     assert "- one speaker made 16 % of the clips (flagged from 10 %)" in section  # p0: 3 of 19
 
