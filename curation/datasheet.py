@@ -13,7 +13,8 @@ from licenses import License
 
 def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[License]) -> str:
     """Return ATTRIBUTION.md: the credit line and the licences that require it."""
-    credit = f"wordcrowd campaign {campaign.title}, speakers listed by pseudonymous id in clips.tsv"
+    credit = (f"wordcrowd campaign {campaign.title}, speakers listed by pseudonymous id in clips.tsv and "
+              "background_noise.tsv")
     lines = [
         f"# Attribution — {campaign.title}, release {version}",
         "",
@@ -21,7 +22,8 @@ def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[Li
         "",
         f"> {credit}",
         "",
-        "Licences requiring attribution (the `license` column of clips.tsv says which clip carries which):",
+        "Licences requiring attribution (the `license` column of clips.tsv and background_noise.tsv says "
+        "which file carries which):",
         "",
         *[f"- {lic.name} ({lic.spdx}): <{lic.url}>, full text in `LICENSES/{lic.spdx}.txt`"
           for lic in licences],
