@@ -100,7 +100,8 @@ def croissant_document(root: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
     words = [*meta.get("keywords", []), *meta.get("auxiliary_words", [])] or list(meta["counts"]["keywords"])
     title = f"{campaign['title']}, release {meta['version']}"
     citation = (f"wordcrowd campaign {campaign['title']} ({campaign['slug']}), release {meta['version']}, "
-                f"{meta['created'][:10]}; speakers listed by pseudonymous id in clips.tsv")
+                f"{meta['created'][:10]}; speakers listed by pseudonymous id in clips.tsv and "
+                "background_noise.tsv")
     keywords = ", ".join(meta.get("keywords", [])) or ", ".join(words)
     return {
         "@context": CONTEXT,

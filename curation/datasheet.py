@@ -13,7 +13,8 @@ from licenses import License
 
 def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[License]) -> str:
     """Return ATTRIBUTION.md: the credit line and the licences that require it."""
-    credit = f"wordcrowd campaign {campaign.title}, speakers listed by pseudonymous id in clips.tsv"
+    credit = (f"wordcrowd campaign {campaign.title}, speakers listed by pseudonymous id in clips.tsv and "
+              "background_noise.tsv")
     lines = [
         f"# Attribution — {campaign.title}, release {version}",
         "",
@@ -21,7 +22,8 @@ def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[Li
         "",
         f"> {credit}",
         "",
-        "Licences requiring attribution (the `license` column of clips.tsv says which clip carries which):",
+        "Licences requiring attribution (the `license` column of clips.tsv and background_noise.tsv says "
+        "which file carries which):",
         "",
         *[f"- {lic.name} ({lic.spdx}): <{lic.url}>, full text in `LICENSES/{lic.spdx}.txt`"
           for lic in licences],
@@ -183,7 +185,7 @@ def balance_markdown(balance: Mapping[str, Any]) -> list[str]:
                   _share(c["largest_share"]), c["effective_speakers"])
                  for name, c in concentration.items()]),
         "",
-        *_demographics(balance["demographics"]),
+        *_demographics(balance["demographics"], concentration["all"]["speakers"]),
         *_quality(balance["quality"]),
         "Flags (the report's thresholds):",
         "",
@@ -193,17 +195,20 @@ def balance_markdown(balance: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _demographics(sections: Mapping[str, Any]) -> list[str]:
+def _demographics(sections: Mapping[str, Any], speakers: int) -> list[str]:
     lines = ["Declared demographics by speakers and clips (groups of fewer than 5 speakers are not shown; "
              "undeclared includes speakers who did not opt in to sharing them):", ""]
     rows = []
+    total = max(1, speakers)
     for field, section in sections.items():
         for group in section["groups"]:
-            rows.append((field, group["group"], group["speakers"], group["clips"]))
-        rows.append((field, "(undeclared)", _share(section["undeclared_share"]) + " of speakers", ""))
+            rows.append((field, group["group"], group["speakers"], _share(group["speakers"] / total),
+                         group["clips"]))
+        rows.append((field, "(undeclared)", "", _share(section["undeclared_share"]), ""))
         if section["suppressed_speakers"]:
-            rows.append((field, "(fewer than 5 speakers)", section["suppressed_speakers"], ""))
-    return [*lines, *_table(("field", "group", "speakers", "clips"), rows), ""]
+            withheld = section["suppressed_speakers"]
+            rows.append((field, "(fewer than 5 speakers)", withheld, _share(withheld / total), ""))
+    return [*lines, *_table(("field", "group", "speakers", "share of speakers", "clips"), rows), ""]
 
 
 def _quality(quality: Mapping[str, Any]) -> list[str]:

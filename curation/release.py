@@ -125,14 +125,7 @@ def build_release(
         raise ReleaseError(f"--max-per-speaker must be at least 1, not {max_per_speaker}")
     allowed = allowed_licenses(campaign, licenses)
     version = choose_version(session, campaign, version)
-    clips = select_clips(session, campaign, allowed, validated_only)
-    clips, capped = cap_per_speaker(clips, max_per_speaker)
-    ambience = select_clips(session, campaign, allowed, validated_only, kinds=("ambience",))
-    key = pseudonym_key(session)
-    entries = plan_entries(clips, campaign, key)
-    if not entries:
-        raise ReleaseError(f"campaign {campaign.slug!r} has no clips that can be released with these filters")
-    entries += plan_noise_entries(ambience, key)
+    entries, capped = plan_release(session, campaign, allowed, validated_only, max_per_speaker)
     previous = latest_release(session, campaign)
     deletions = deleted_speakers(session, previous)
     created = datetime.now(UTC)
@@ -144,10 +137,7 @@ def build_release(
     try:
         generated = write_generated_noise(tmp)
         skipped = dropping = copy_clips(session, store, entries, tmp, progress=progress)
-        short = too_short_noise(entries, tmp)
-        entries = drop_entries(entries, short, tmp, campaign)
-        notes = [f"left out {len(short)} ambience recording(s) not longer than 1 s of 16 kHz mono audio "
-                 f"({', '.join(e.clip.public_id for e in short)})"] if short else []
+        entries, notes = drop_short_noise(entries, tmp, campaign)
         for _attempt in range(PUBLISH_ATTEMPTS):
             entries = drop_entries(entries, dropping, tmp, campaign)
             if not any(not entry.is_noise for entry in entries):
@@ -169,6 +159,19 @@ def build_release(
                           warnings=tuple(meta["warnings"]),
                           skipped=sorted(entry.clip.public_id for entry in skipped),
                           noise_files=meta["background_noise"]["files"])
+
+
+def plan_release(session: Session, campaign: Campaign, allowed: set[str], validated_only: bool,
+                 max_per_speaker: int | None) -> tuple[list[Entry], dict[str, int]]:
+    """Choose and name a release's word clips (capped per speaker) and ambience; return them and the cap's
+    left-out clips per word."""
+    clips, capped = cap_per_speaker(select_clips(session, campaign, allowed, validated_only), max_per_speaker)
+    key = pseudonym_key(session)
+    entries = plan_entries(clips, campaign, key)
+    if not entries:
+        raise ReleaseError(f"campaign {campaign.slug!r} has no clips that can be released with these filters")
+    ambience = select_clips(session, campaign, allowed, validated_only, kinds=("ambience",))
+    return entries + plan_noise_entries(ambience, key), capped
 
 
 def record_and_publish(session: Session, campaign: Campaign, entries: list[Entry], version: str, tmp: Path,
@@ -348,6 +351,16 @@ def generated_row(noise: GeneratedNoise) -> dict[str, str]:
     return {"path": f"{BACKGROUND_NOISE_DIR}/{noise.name}", "keyword": BACKGROUND_NOISE_DIR, "speaker_id": "",
             "license": GENERATED_LICENSE, "duration_ms": str(noise.duration_ms),
             "rms_dbfs": f"{noise.rms_dbfs:.1f}", "sha256": noise.sha256, "source": "generated"}
+
+
+def drop_short_noise(entries: list[Entry], root: Path, campaign: Campaign) -> tuple[list[Entry], list[str]]:
+    """Leave out copied ambience not longer than 1 s; return the entries left and a warning naming them."""
+    short = too_short_noise(entries, root)
+    if not short:
+        return entries, []
+    ids = ", ".join(entry.clip.public_id for entry in short)
+    return drop_entries(entries, short, root, campaign), [
+        f"left out {len(short)} ambience recording(s) not longer than 1 s of 16 kHz mono audio ({ids})"]
 
 
 def too_short_noise(entries: Sequence[Entry], root: Path) -> list[Entry]:

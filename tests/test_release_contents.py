@@ -203,7 +203,8 @@ def test_cap_keeps_the_lowest_hashed_clips_per_speaker_and_word(world, tmp_path)
         p0 = [clip for clip in session.query(Clip).all()
               if clip.contributor.public_id == world["ids"]["p0"] and clip.keyword.word == "yes"]
         chosen = min(p0, key=cap_rank)
-        expected = pcm_sha256(world["store"].get(chosen.canonical_key))
+        chosen_key = chosen.canonical_key
+        expected = pcm_sha256(world["store"].get(chosen_key))
     out = tmp_path / "capped"
     summary = release(world["db_url"], world["store"], out, max_per_speaker=1)
     _, rows = read_tsv(out / "clips.tsv")
@@ -217,6 +218,39 @@ def test_cap_keeps_the_lowest_hashed_clips_per_speaker_and_word(world, tmp_path)
     again = tmp_path / "again"  # the choice is stable: the same clip again
     release(world["db_url"], world["store"], again, max_per_speaker=1)
     assert (again / mine[0]["path"]).read_bytes() == (out / mine[0]["path"]).read_bytes()
+
+    # as data grows, a new take ranked after the kept one changes nothing; one ranked before replaces it
+    with session_scope(world["db_url"]) as session:
+        kept = session.query(Clip).filter_by(canonical_key=chosen_key).one()
+        ids = (f"{n:032x}" for n in range(10_000))
+        later = next(i for i in ids if hashlib.sha256(i.encode()).hexdigest() > cap_rank(kept))
+        earlier = next(i for i in ids if hashlib.sha256(i.encode()).hexdigest() < cap_rank(kept))
+        add_take(session, world["store"], kept, later, 90)
+    grown = tmp_path / "grown"
+    release(world["db_url"], world["store"], grown, max_per_speaker=1)
+    assert (grown / mine[0]["path"]).read_bytes() == (out / mine[0]["path"]).read_bytes()
+    with session_scope(world["db_url"]) as session:
+        kept = session.query(Clip).filter_by(canonical_key=chosen_key).one()
+        newer = add_take(session, world["store"], kept, earlier, 91)
+    replaced = tmp_path / "replaced"
+    release(world["db_url"], world["store"], replaced, max_per_speaker=1)
+    assert (replaced / mine[0]["path"]).read_bytes() == newer
+
+
+def add_take(session, store, like: Clip, public_id: str, seed: int) -> bytes:
+    """Store another take of `like`'s word by the same speaker, with a chosen public id; return its WAV."""
+    wav = canonical_wav(like.keyword.word, seed)
+    clip = Clip(public_id=public_id, campaign_id=like.campaign_id, keyword_id=like.keyword_id,
+                contributor_id=like.contributor_id, consent_id=like.consent_id,
+                canonical_key=f"clips/kws/extra{seed}.wav", original_key=f"originals/kws/extra{seed}.wav",
+                original_format="wav", original_bytes=len(wav), original_sha256="0" * 64,
+                sha256=pcm_sha256(wav), duration_ms=1000, sample_rate_hz=16000, channels=1, peak_dbfs=-3.0,
+                rms_dbfs=-20.0, clipped_fraction=0.0, dc_offset=0.0, snr_db=30.0, speech_ms=500,
+                speech_segments=1, speech_at_edge=False, auto_verdict="accept", status="pending",
+                created_at=like.created_at + timedelta(days=1))
+    store.put(clip.canonical_key, wav)
+    session.add(clip)
+    return wav
 
 
 def test_cli_refuses_a_cap_below_one(tmp_path):
@@ -237,8 +271,9 @@ def test_datasheet_reports_balance_concentration_demographics_and_quality(world,
     assert "Imbalance ratio (most over fewest clips per word) 1.375" in section
     # 10 speakers, p0 two clips of 'yes': 19 clips; concentration row of all clips
     assert "| all | 10 | 19 |" in section
-    assert "| age | twenties | 5 |" in section and "sixties" not in section  # 1 speaker: suppressed
-    assert "| gender | female_feminine | 5 |" in section
+    assert "| age | twenties | 5 | 50 % | 9 |" in section and "sixties" not in section  # 1 speaker: withheld
+    assert "| gender | female_feminine | 5 | 50 % | 11 |" in section
+    assert "| age | (undeclared) |  | 20 % |  |" in section  # p6 did not opt in, p10 gave no age
     assert "| snr_db | 31.26 | 31.26 | 31.26 | 31.26 | 31.26 |" in section
     assert "- one speaker made 16 % of the clips (flagged from 10 %)" in section  # p0: 3 of 19
 
