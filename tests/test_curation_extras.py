@@ -107,3 +107,19 @@ def test_report_counts_auxiliary_words_and_ambience_apart_from_keywords(app, cli
 
         assert get_session().scalar(select(Clip.flags).where(Clip.public_id == flagged)) == [
             "speech_in_ambience"]
+
+
+def test_curate_check_runs_on_a_campaign_with_room_sound(app, client, tmp_path, monkeypatch) -> None:
+    """Room sound is 10-30 s long: the batch checks must take it beside 1-s words."""
+    first, second = contributor(client), contributor(client)
+    for seed, word in enumerate(("yes", "no", "bird", "yes", "no", "house")):
+        uploaded(client, first if seed % 2 else second, word, seed)
+    room(client, first, 12, seed=1)
+    room(client, second, 15, seed=2)  # larger bodies the test client spools to a file it never closes
+    monkeypatch.setenv("WORDCROWD_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("WORDCROWD_STORAGE_URL", app.config["STORAGE_URL"])
+    monkeypatch.setenv("WORDCROWD_SECRET_KEY", "check-test")
+    from wordcrowd.cli import main
+
+    result = CliRunner().invoke(main, ["curate", "check", SLUG, "--findings", str(tmp_path / "f.jsonl")])
+    assert result.exit_code == 0, result.output
