@@ -26,7 +26,7 @@ from werkzeug.exceptions import NotFound
 
 import licenses
 from collector import consents, contributors
-from collector.campaigns import asks_for_ambience, get_campaign, list_campaigns
+from collector.campaigns import asks_for_ambience, get_campaign, list_campaigns, spoken_words
 from collector.db import get_session
 from collector.models import AMBIENCE_WORD, Campaign
 
@@ -190,6 +190,8 @@ def _template_globals() -> dict[str, object]:
         ],
         "text_direction": text_direction,
         "language_name": language_name,
+        "spoken_words": spoken_words,
+        "asks_for_ambience": asks_for_ambience,
     }
 
 

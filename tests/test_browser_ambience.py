@@ -23,7 +23,6 @@ from tests.chromium import (
     DESKTOP,
     PHONE,
     Server,
-    consenting_contributor,
     contributor_of,
     fake_microphone,
     launch,
@@ -158,7 +157,14 @@ def test_room_step_after_a_set_skip_then_record_play_and_send(server: Server, br
 
 def test_review_draws_30_s_of_room_sound_whole_and_labels_it(server: Server, browser) -> None:
     """A curator sees the kind, and the waveform and spectrogram span the whole half minute."""
-    auth = {"Authorization": f"Bearer {consenting_contributor(server, CAMPAIGN)}"}
+    api = f"{server.url}/api/v1"
+    token = requests.post(f"{api}/contributors", timeout=10).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    version = requests.get(f"{api}/campaigns/{CAMPAIGN}/consent", timeout=10).json()["version"]
+    assert version == "2"  # the text that names the room recording
+    consent = {"consent_version": version, "license": "CC0-1.0", "age_confirmed": True}
+    assert requests.post(f"{api}/campaigns/{CAMPAIGN}/consent", json=consent, headers=auth,
+                         timeout=10).status_code == 201
     # quiet for 25 s, then loud: drawn whole, the loud part fills the last sixth of the waveform
     audio = room_wav(30, rate=16000, level=0.002, seed=5)
     samples, rate = sf.read(io.BytesIO(audio), dtype="float32")
