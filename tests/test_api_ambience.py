@@ -191,3 +191,14 @@ def test_a_campaign_without_ambience_keeps_version_1_and_says_nothing_of_rooms(a
     assert client.get(f"/api/v1/campaigns/{SLUG}/consent").json["version"] == "1"
     landing = client.get(f"/c/{SLUG}/").get_data(as_text=True)
     assert "<li>bird</li>" in landing and 'id="ambience-ask"' not in landing
+
+
+def test_only_its_maker_hears_room_sound(client, campaign):
+    """A pending word is heard by peers (their queue); room sound is in no queue, so no peer hears it."""
+    maker = contributor(client)
+    room_id = upload_room(client, maker, room_wav(12)).json["clip_id"]
+    word_id = uploaded(client, maker, "house", seed=5)
+    peer = contributor(client)
+    assert client.get(f"/api/v1/clips/{word_id}/audio", headers=peer).status_code == 200
+    assert_error(client.get(f"/api/v1/clips/{room_id}/audio", headers=peer), 404, "not_found")
+    assert client.get(f"/api/v1/clips/{room_id}/audio", headers=maker).status_code == 200

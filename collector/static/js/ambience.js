@@ -6,6 +6,10 @@ import { $, config, say, t } from "./page.js";
 
 export const AMBIENCE_SECONDS = 15; // the server takes 10-30 s (docs/ambience-and-auxiliary-words.md)
 const DEAD_PEAK = 1 / 32768; // nothing above one 16-bit step: a muted or absent microphone
+const POLL_MS = 200;
+// a busy device delivers audio late or drops blocks: recording runs until AMBIENCE_SECONDS of audio arrived,
+// and stops after this long in any case (the server wants at least 10 s)
+const MAX_WAIT_S = AMBIENCE_SECONDS + 15;
 const UPLOAD_RETRIES = 4;
 
 const ui = {
@@ -51,15 +55,19 @@ async function record() {
   } catch {
     return setPhase("idle", t("mic_denied"));
   }
-  let left = AMBIENCE_SECONDS;
   mic.start(() => {});
-  setPhase("recording", t("ambience_recording", { seconds: left }));
-  state.timer = setInterval(() => {
-    left -= 1;
-    if (left > 0) ui.status.textContent = t("ambience_recording", { seconds: left });
-  }, 1000);
-  await new Promise((resolve) => setTimeout(resolve, AMBIENCE_SECONDS * 1000));
-  clearInterval(state.timer);
+  setPhase("recording", t("ambience_recording", { seconds: AMBIENCE_SECONDS }));
+  const started = performance.now();
+  await new Promise((resolve) => {
+    state.timer = setInterval(() => {
+      const left = Math.ceil(AMBIENCE_SECONDS - mic.capturedSeconds);
+      if (left <= 0 || performance.now() - started > MAX_WAIT_S * 1000) {
+        clearInterval(state.timer);
+        return resolve();
+      }
+      ui.status.textContent = t("ambience_recording", { seconds: left });
+    }, POLL_MS);
+  });
   const samples = await mic.stop(0);
   if (peakOf(samples) < DEAD_PEAK) return setPhase("idle", t("ambience_silent"));
   const wav = encodeWav(samples, mic.sampleRate);
