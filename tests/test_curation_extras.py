@@ -88,6 +88,8 @@ def test_report_counts_auxiliary_words_and_ambience_apart_from_keywords(app, cli
     assert "kws: 2 usable of 2 clips from 2 speakers, 2 keywords" in result.output
     assert "auxiliary words: bird 2/4, house 0/4" in result.output
     assert "room ambience: 0.5 min from 2 contributors" in result.output
+    assert "usable room ambience comes from only 2 contributors (flagged under 5)" in result.output
+    assert "33 % of the room recordings have speech in them" in result.output
     made = json.loads((tmp_path / "report" / "report.json").read_text())
     assert [row["keyword"] for row in made["keywords"]["rows"]] == ["yes", "no"]
     kinds = made["kinds"]
