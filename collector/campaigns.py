@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from collector.models import AMBIENCE_WORD, Campaign, Keyword
-from licenses import CATALOGUE, CURRENT_CONSENT_VERSION, UnknownLicense, get_license
+from licenses import (
+    AMBIENCE_CONSENT_VERSION,
+    CATALOGUE,
+    CURRENT_CONSENT_VERSION,
+    UnknownLicense,
+    get_license,
+)
 
 DEFAULT_KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 DEFAULT_TITLE = "Ten commands: yes, no, up, down, left, right, on, off, stop, go"
@@ -122,7 +128,7 @@ def create_campaign(
         description=description,
         language=tag,
         licenses=allowed,
-        consent_version=CURRENT_CONSENT_VERSION,
+        consent_version=AMBIENCE_CONSENT_VERSION if ambience else CURRENT_CONSENT_VERSION,
         keywords=_prompt_rows(words, extra, ambience, target_count),
     )
     session.add(campaign)

@@ -227,7 +227,7 @@ def campaign_create(
 
 @campaign.command("list")
 def campaign_list() -> None:
-    """List campaigns with their language, licences, clip counts and keywords (never migrates)."""
+    """List campaigns: language, licences, clips, keywords, auxiliary words, ambience (never migrates)."""
     url = _current_url(_settings())
     with store_errors(url), session_scope(url) as session:
         per_campaign = select(Clip.campaign_id, func.count()).group_by(Clip.campaign_id)

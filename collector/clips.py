@@ -252,12 +252,16 @@ def contributor_clips(session: Session, contributor: Contributor) -> list[Clip]:
 
 def readable_clip(session: Session, clip_id: str, contributor: Contributor | None,
                   curator: Curator | None) -> Clip:
-    """Return the clip if the caller may hear it (own, in a review queue, or a curator), else raise 404."""
+    """Return the clip if the caller may hear it (own, in a review queue, or a curator), else raise 404.
+
+    Room sound is in no peer's queue, so only its maker and curators hear it.
+    """
     clip = find_clip(session, clip_id)
     if clip is not None and clip.deleting_at is None:
         if curator is not None:
             return clip
-        if contributor is not None and (clip.contributor_id == contributor.id or clip.status == "pending"):
+        if contributor is not None and (clip.contributor_id == contributor.id or (
+                clip.status == "pending" and clip.keyword.kind in SPOKEN_KINDS)):
             return clip
     raise NotFound("not_found", "There is no such clip, or it is not yours to hear.")
 

@@ -26,9 +26,9 @@ from werkzeug.exceptions import NotFound
 
 import licenses
 from collector import consents, contributors
-from collector.campaigns import get_campaign, list_campaigns
+from collector.campaigns import asks_for_ambience, get_campaign, list_campaigns, spoken_words
 from collector.db import get_session
-from collector.models import Campaign
+from collector.models import AMBIENCE_WORD, Campaign
 
 bp = Blueprint("pages", __name__)
 csrf = CSRFProtect()
@@ -190,6 +190,8 @@ def _template_globals() -> dict[str, object]:
         ],
         "text_direction": text_direction,
         "language_name": language_name,
+        "spoken_words": spoken_words,
+        "asks_for_ambience": asks_for_ambience,
     }
 
 
@@ -264,6 +266,8 @@ def _render_campaign_page(template: str, campaign: Campaign, **context: object) 
         "campaign": campaign.slug,
         "consentVersion": campaign.consent_version,
         "consentLanguage": consents.text_language(campaign, interface_language()),
+        # the recorder's room step (docs/ambience-and-auxiliary-words.md): asked for, and under which word
+        "ambienceWord": AMBIENCE_WORD if asks_for_ambience(campaign) else None,
         "urls": _api_urls(campaign.slug) | _page_urls(campaign.slug),
     }
     return render_template(template, campaign=campaign, page_config=config, **context)

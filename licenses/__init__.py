@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 CURRENT_CONSENT_VERSION = "1"
+# version 1 promises "nothing else from your microphone": a campaign that asks for room ambience is created
+# with version 2, which names the optional room recording (docs/ambience-and-auxiliary-words.md)
+AMBIENCE_CONSENT_VERSION = "2"
 # every consent version is written in English first; the other languages are faithful translations of it
 CONSENT_SOURCE_LANGUAGE = "en"
 

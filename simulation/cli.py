@@ -9,14 +9,17 @@ from typing import IO, Any
 
 import click
 
+from collector.campaigns import DEFAULT_KEYWORDS
 from simulation.client import ApiClient, SimulationError
-from simulation.crowd import VoteOptions, pick_campaign, summary
+from simulation.crowd import VoteOptions, campaign_words, pick_campaign, summary
 from simulation.crowd import simulate as run_crowd
 from simulation.local_server import local_collector
 from simulation.plan import CrowdSpec, PlanError, parse_skew
 from simulation.synth import SynthesisError, espeak_path
 from simulation.takes import DEFECTS
 from simulation.voices import VOICE_POOLS
+
+CROWD_CAMPAIGN = "crowd"  # the campaign --serve makes for --auxiliary-words or --ambience-rate
 
 
 def _snr_range(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, float]:
@@ -37,6 +40,28 @@ def _defect_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     if unknown:
         raise click.BadParameter(f"unknown defect {unknown[0]!r} (defects: {', '.join(DEFECTS)})")
     return names
+
+
+def _word_list(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    """Parse a comma-separated list of words (None when the option is not given)."""
+    if value is None:
+        return None
+    words = tuple(word.strip().lower() for word in value.split(",") if word.strip())
+    if not words:
+        raise click.BadParameter("give at least one word, e.g. bird,house")
+    return words
+
+
+def serve_campaign(slug: str | None, auxiliary: tuple[str, ...] | None,
+                   ambience_rate: float) -> tuple[str, list[str]] | None:
+    """With --serve: the campaign to make for auxiliary words or ambience (slug, `campaign create` args)."""
+    if not auxiliary and not ambience_rate:
+        return None
+    name = slug or CROWD_CAMPAIGN
+    arguments = [name, "--keywords", ",".join(DEFAULT_KEYWORDS), "--title", "Simulated crowd"]
+    if auxiliary:
+        arguments += ["--auxiliary-words", ",".join(auxiliary)]
+    return name, arguments + (["--ambience"] if ambience_rate else [])
 
 
 def _environment(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -92,11 +117,18 @@ def _progress(quiet: bool) -> Any:
               help="Write the ground truth here as JSON lines (docs/simulate.md).")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent HTTP requests.")
+@click.option("--auxiliary-words", "auxiliary", metavar="a,b,…", callback=_word_list,
+              help="Auxiliary words the crowd says beside the keywords (default: all the campaign's). With "
+                   "--serve they make the local campaign.")
+@click.option("--ambience-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of speakers who also send 10-30 s of their room (--defect-rate of them with "
+                   "speech in it).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def simulate(server: str | None, serve: bool, data_dir: Path | None, serve_env: dict[str, str], speakers: int,
              takes: int, campaign: str | None, seed: int, pool: str, snr: tuple[float, float],
              defect_rate: float, defects: tuple[str, ...], skew: tuple[str, ...], profile_share: float,
-             votes: int, voter_error: float, truth: Path | None, workers: int, quiet: bool) -> None:
+             votes: int, voter_error: float, truth: Path | None, workers: int,
+             auxiliary: tuple[str, ...] | None, ambience_rate: float, quiet: bool) -> None:
     """Run a synthetic crowd through the collector's HTTP API: espeak-ng voices with noise and defects
     enrol, consent, declare a profile, upload and vote; the ground truth goes to --truth."""
     if bool(server) == serve:
@@ -107,12 +139,15 @@ def simulate(server: str | None, serve: bool, data_dir: Path | None, serve_env: 
         espeak_path()
         skews = tuple(parse_skew(text) for text in skew)
         with contextlib.ExitStack() as stack:
-            url = server or stack.enter_context(local_collector(data_dir, extra=serve_env))
+            made = serve_campaign(campaign, auxiliary, ambience_rate) if serve else None
+            url = server or stack.enter_context(local_collector(data_dir, extra=serve_env,
+                                                                campaign=made and made[1]))
             client = ApiClient(url)
-            chosen = pick_campaign(client, campaign)
+            chosen = pick_campaign(client, made[0] if made else campaign)
             spec = CrowdSpec(speakers=speakers, takes=takes * speakers, keywords=tuple(chosen["keywords"]),
                              seed=seed, pool=pool, snr_db=snr, defect_rate=defect_rate, defects=defects,
-                             skews=skews)
+                             skews=skews, auxiliary_words=campaign_words(chosen, auxiliary, ambience_rate),
+                             ambience_rate=ambience_rate)
             spec.check()
             sink: IO[str] | None = stack.enter_context(truth.open("w")) if truth else None
             outcome = run_crowd(client, spec, chosen, sink, VoteOptions(votes, voter_error), workers=workers,

@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from collector.models import AMBIENCE_WORD
+from simulation.ambience import AmbiencePlan, plan_ambience, render_ambience
 from simulation.client import Answer, ApiClient, SimulationError
 from simulation.plan import CrowdSpec, plan_takes
 from simulation.takes import CLEAN, REPLAYS, TakePlan, render
@@ -134,6 +136,30 @@ class CrowdRun:
             for plan, answer in sorted(answers, key=lambda pair: pair[0].index):  # truth in take order
                 self.record_upload(plan, answer)
 
+    def upload_ambience(self, plan: AmbiencePlan) -> tuple[AmbiencePlan, Answer]:
+        """Render one room recording and upload it as its speaker, under the word _ambience_."""
+        who = self.contributors[plan.speaker.index]
+        answer = self.client.call("POST", f"/campaigns/{self.campaign['slug']}/clips", who.token,
+                                  upload=({"keyword": AMBIENCE_WORD}, render_ambience(plan, self.spec.seed)))
+        return plan, answer
+
+    def upload_all_ambience(self, crowd: list[Speaker]) -> None:
+        """Upload the room recordings of the speakers who send one; write their ground truth."""
+        plans = plan_ambience(crowd, self.spec.ambience_rate, self.spec.defect_rate, self.spec.seed)
+        answers = self._pool(plans, self.upload_ambience, "ambience") if plans else []
+        for plan, answer in sorted(answers, key=lambda pair: pair[0].speaker.index):
+            body = answer.body or {}
+            clip_id = body.get("clip_id") if answer.status == 201 else None
+            label = "ambience_speech" if plan.spoken else "ambience"
+            self.outcome.uploads[(label, answer.error_code() or body.get("verdict") or answer.status)] += 1
+            who = self.contributors[plan.speaker.index]
+            self._write({
+                "kind": "ambience", "clip_id": clip_id, "speaker": plan.speaker.index,
+                "contributor_id": who.contributor_id, "seconds": plan.seconds, "level_dbfs": plan.level_dbfs,
+                "noise": plan.speaker.noise, "rate_hz": plan.speaker.rate_hz, "spoken": list(plan.spoken),
+                "http_status": answer.status, "answer": body,
+            })
+
     # --- votes ----------------------------------------------------------------------------------------------
 
     def vote_as(self, who: Contributor, options: VoteOptions) -> list[dict[str, Any]]:
@@ -174,6 +200,7 @@ class CrowdRun:
         for who in self._pool(crowd, self.enrol, "speakers"):
             self.contributors[who.speaker.index] = who
         self.upload_all(plans)
+        self.upload_all_ambience(crowd)
         self.vote_all(votes)
         return self.outcome
 
@@ -186,6 +213,21 @@ def pick_campaign(client: ApiClient, slug: str | None) -> dict[str, Any]:
             return campaign
     names = ", ".join(c["slug"] for c in campaigns) or "none"
     raise SimulationError(f"the server has no campaign {slug!r} (campaigns: {names})")
+
+
+def campaign_words(campaign: dict[str, Any], asked: tuple[str, ...] | None,
+                   ambience_rate: float) -> tuple[str, ...]:
+    """Return the auxiliary words to say (default: all the campaign's); check the campaign asks for them."""
+    offered = tuple(campaign.get("auxiliary_words") or ())
+    if ambience_rate > 0 and not campaign.get("ambience"):
+        raise SimulationError(f"campaign {campaign['slug']!r} does not ask for room ambience "
+                              "(wordcrowd campaign create … --ambience)")
+    if asked is None:
+        return offered
+    if unknown := [word for word in asked if word not in offered]:
+        raise SimulationError(f"{unknown[0]!r} is not an auxiliary word of campaign {campaign['slug']!r} "
+                              f"({', '.join(offered) or 'it has none'})")
+    return asked
 
 
 def simulate(client: ApiClient, spec: CrowdSpec, campaign: dict[str, Any], truth: IO[str] | None,

@@ -74,13 +74,33 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def create_campaign(directory: Path, extra: Mapping[str, str], arguments: list[str]) -> None:
+    """Run `wordcrowd campaign create ARGUMENTS` on the local store (one that exists already is kept)."""
+    command = [sys.executable, "-m", "wordcrowd", "campaign", "create", *arguments]
+    result = subprocess.run(command, env=server_environment(directory, extra), cwd=directory, text=True,
+                            capture_output=True, timeout=START_TIMEOUT_S, check=False)
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        lines = result.stderr.strip().splitlines() or ["no output"]
+        raise SimulationError(f"the local collector's campaign could not be made: {lines[-1]}")
+
+
 @contextmanager
-def local_collector(data_dir: Path | None = None, workers: int = 2,
-                    extra: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Run `wordcrowd serve` on a free port (data in data_dir, else a temporary one); yield its URL."""
+def local_collector(data_dir: Path | None = None, workers: int = 2, extra: Mapping[str, str] | None = None,
+                    campaign: list[str] | None = None) -> Iterator[str]:
+    """Run `wordcrowd serve` on a free port (data in data_dir, else a temporary one); yield its URL.
+
+    `campaign` holds `wordcrowd campaign create` arguments for a campaign made before the server starts.
+    """
     temporary = data_dir is None
     directory = Path(tempfile.mkdtemp(prefix="wordcrowd-crowd-")) if temporary else Path(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    if campaign:
+        try:
+            create_campaign(directory, extra or {}, campaign)
+        except (SimulationError, subprocess.TimeoutExpired):
+            if temporary:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
     port = free_port()
     log = directory / "serve.log"
     command = [sys.executable, "-m", "wordcrowd", "serve", "--port", str(port), "--workers", str(workers)]

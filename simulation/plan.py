@@ -55,6 +55,14 @@ class CrowdSpec:
     defect_rate: float = 0.0
     defects: tuple[str, ...] = DEFECTS
     skews: tuple[Skew, ...] = field(default=())
+    # the campaign's other words, prompted like keywords (docs/ambience-and-auxiliary-words.md)
+    auxiliary_words: tuple[str, ...] = ()
+    ambience_rate: float = 0.0  # share of speakers who also send 10-30 s of their room
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Return every word the crowd is prompted for: keywords, then auxiliary words."""
+        return self.keywords + self.auxiliary_words
 
     def check(self) -> None:
         """Raise PlanError for a specification that cannot be planned."""
@@ -64,6 +72,10 @@ class CrowdSpec:
             raise PlanError("a crowd needs at least one keyword")
         if not 0.0 <= self.defect_rate <= 1.0:
             raise PlanError("the defect rate must be from 0 to 1")
+        if not 0.0 <= self.ambience_rate <= 1.0:
+            raise PlanError("the ambience rate must be from 0 to 1")
+        if clash := sorted(set(self.keywords) & set(self.auxiliary_words)):
+            raise PlanError(f"{clash[0]!r} cannot be both a keyword and an auxiliary word")
         unknown = sorted(set(self.defects) - set(DEFECTS))
         if unknown:
             raise PlanError(f"unknown defect {unknown[0]!r} (defects: {', '.join(DEFECTS)})")
@@ -114,7 +126,7 @@ def plan_takes(spec: CrowdSpec, crowd: list[Speaker] | None = None) -> list[Take
     plans: list[TakePlan] = []
     originals: dict[int, list[int]] = {}  # speaker -> indices of their clean takes
     for index in range(spec.takes):
-        keyword = str(rng.choice(spec.keywords))
+        keyword = str(rng.choice(spec.words))
         speaker = _speaker_for(keyword, crowd, spec.skews, rng)
         defect = _defect_for(spec, rng)
         snr = round(float(rng.uniform(*spec.snr_db)), 1)
@@ -126,7 +138,7 @@ def plan_takes(spec: CrowdSpec, crowd: list[Speaker] | None = None) -> list[Take
             else:
                 source = earlier[int(rng.integers(len(earlier)))]
                 keyword, snr = plans[source].keyword, plans[source].snr_db
-        spoken = plans[source].spoken if source is not None else _spoken(keyword, defect, spec.keywords, rng)
+        spoken = plans[source].spoken if source is not None else _spoken(keyword, defect, spec.words, rng)
         plans.append(TakePlan(index, speaker, keyword, spoken, snr, defect, source))
         if defect == CLEAN:
             originals.setdefault(speaker.index, []).append(index)

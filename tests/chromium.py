@@ -73,7 +73,7 @@ def served_collector(data_dir: Path, default_campaign: str) -> Iterator[Server]:
 def _answers(url: str) -> bool:
     try:
         return requests.get(f"{url}/api/v1/campaigns", timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # a starting server on a loaded machine is slow
         return False
 
 

@@ -171,3 +171,34 @@ def test_listen_queue_offers_auxiliary_words_and_leaves_ambience_to_curators(cli
     assert upload_room(client, recorder, room_wav(12)).status_code == 201
     queue = client.get(f"/api/v1/campaigns/{SLUG}/review", headers=contributor(client)).json["clips"]
     assert [(c["keyword"], c["kind"]) for c in queue] == [("house", "auxiliary")]
+
+
+def test_a_campaign_asking_for_ambience_consents_to_the_text_that_names_it(client, campaign):
+    """Version 1 promises nothing but words: room sound is asked under version 2, in every language."""
+    for language, phrase in (("en", "15 seconds of the room"), ("de", "15 Sekunden des Raums"),
+                             ("ar", "15 ثانية للغرفة")):
+        document = client.get(f"/api/v1/campaigns/{SLUG}/consent?lang={language}").json
+        assert document["version"] == "2" and document["language"] == language
+        assert phrase in document["text"] and "nothing else" not in document["text"].split("room")[0]
+    landing = client.get(f"/c/{SLUG}/").get_data(as_text=True)
+    listed = landing.split('class="keywords"', 1)[1].split("</ul>", 1)[0]
+    assert "<li>bird</li>" in listed and AMBIENCE_WORD not in listed and 'id="ambience-ask"' in landing
+
+
+def test_a_campaign_without_ambience_keeps_version_1_and_says_nothing_of_rooms(app, client):
+    with app.app_context():
+        create_campaign(get_session(), SLUG, ["yes", "no"], title="Test", auxiliary_words=["bird"])
+    assert client.get(f"/api/v1/campaigns/{SLUG}/consent").json["version"] == "1"
+    landing = client.get(f"/c/{SLUG}/").get_data(as_text=True)
+    assert "<li>bird</li>" in landing and 'id="ambience-ask"' not in landing
+
+
+def test_only_its_maker_hears_room_sound(client, campaign):
+    """A pending word is heard by peers (their queue); room sound is in no queue, so no peer hears it."""
+    maker = contributor(client)
+    room_id = upload_room(client, maker, room_wav(12)).json["clip_id"]
+    word_id = uploaded(client, maker, "house", seed=5)
+    peer = contributor(client)
+    assert client.get(f"/api/v1/clips/{word_id}/audio", headers=peer).status_code == 200
+    assert_error(client.get(f"/api/v1/clips/{room_id}/audio", headers=peer), 404, "not_found")
+    assert client.get(f"/api/v1/clips/{room_id}/audio", headers=maker).status_code == 200

@@ -25,7 +25,15 @@ LORENZ_POINTS = 21
 def build_report(clips: Sequence[ReportClip], *, campaign: Mapping[str, Any],
                  reference: Mapping[str, Mapping[str, float]] | None = None,
                  findings: Mapping[str, int] | None = None, votes: int | None = None) -> dict[str, Any]:
-    """Return the whole report as JSON-safe data; `campaign` carries slug, title, language and targets."""
+    """Return the whole report as JSON-safe data; `campaign` carries slug, title, language and targets.
+
+    Balance, demographics and concentration are about the keywords; quality and votes cover every spoken
+    word (keywords and auxiliary words); `kinds` counts auxiliary words and room ambience on their own
+    (campaign's optional "auxiliary_targets" {word: target} and "ambience_target").
+    """
+    kinds = kinds_section(clips, campaign.get("auxiliary_targets") or {}, campaign.get("ambience_target"))
+    spoken = [clip for clip in clips if clip.kind != "ambience"]
+    clips = [clip for clip in clips if clip.kind == "keyword"]
     usable = [clip for clip in clips if clip.usable]
     report = {
         "format_version": FORMAT_VERSION,
@@ -37,8 +45,9 @@ def build_report(clips: Sequence[ReportClip], *, campaign: Mapping[str, Any],
         "demographics": {name: demographic_section(usable, name, (reference or {}).get(name))
                          for name in DEMOGRAPHIC_FIELDS},
         "concentration": concentration_section(usable),
-        "quality": quality_section(clips, findings or {}),
-        "votes": vote_section(clips, votes),
+        "kinds": kinds,
+        "quality": quality_section(spoken, findings or {}),
+        "votes": vote_section(spoken, votes),
     }
     report["flags"] = report_flags(report)
     return report
@@ -58,6 +67,26 @@ def keyword_section(clips: Sequence[ReportClip], targets: Mapping[str, int]) -> 
     ratio = measures.imbalance_ratio(counts)
     return {"rows": rows, "imbalance_ratio": None if ratio == float("inf") else round(ratio, 3),
             "evenness": round(measures.evenness(counts), 3)}
+
+
+def kinds_section(clips: Sequence[ReportClip], auxiliary_targets: Mapping[str, int],
+                  ambience_target: int | None) -> dict[str, Any]:
+    """Count clips, usable clips and speakers per kind and auxiliary word; usable ambience minutes."""
+    by_kind = {kind: [c for c in clips if c.kind == kind] for kind in ("keyword", "auxiliary", "ambience")}
+    section: dict[str, Any] = {
+        kind: {"clips": len(found), "usable_clips": sum(c.usable for c in found),
+               "speakers": len({c.speaker for c in found if c.usable})}
+        for kind, found in by_kind.items()
+    }
+    usable_auxiliary = [c for c in by_kind["auxiliary"] if c.usable]
+    section["auxiliary"]["words"] = keyword_section(usable_auxiliary, auxiliary_targets)["rows"]
+    ambience = [c for c in by_kind["ambience"] if c.usable]
+    section["ambience"].update({
+        "asked": ambience_target is not None, "target": ambience_target,
+        "minutes": round(sum(c.metrics["duration_ms"] for c in ambience) / 60000, 2),
+        "flags": dict(Counter(flag for c in by_kind["ambience"] for flag in c.flags).most_common()),
+    })
+    return section
 
 
 def _groups(clips: Sequence[ReportClip], field: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collector.models import Campaign, Clip, ClipFinding
+from collector.models import KEYWORD_KINDS, Campaign, Clip, ClipFinding
 from collector.privacy import pseudonym_key, speaker_id
 from curation.report.build import build_report
 from curation.report.records import DEMOGRAPHIC_FIELDS, load_clips, vote_count
@@ -28,8 +28,11 @@ def campaign_report(session: Session, campaign: Campaign,
     findings = findings if findings is not None else findings_per_check(session, campaign)
     key = pseudonym_key(session)
     clips = load_clips(session, campaign, lambda public_id: speaker_id(key, public_id))
+    targets = {kind: {row.word: row.target_count for row in campaign.keywords if row.kind == kind}
+               for kind in KEYWORD_KINDS}
     details = {"slug": campaign.slug, "title": campaign.title, "language": campaign.language,
-               "targets": {keyword.word: keyword.target_count for keyword in campaign.keywords}}
+               "targets": targets["keyword"], "auxiliary_targets": targets["auxiliary"],
+               "ambience_target": next(iter(targets["ambience"].values()), None)}
     return build_report(clips, campaign=details, reference=reference, findings=findings,
                         votes=vote_count(session, campaign))
 

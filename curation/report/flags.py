@@ -13,6 +13,8 @@ GROUP_TEST_P = 0.001  # ... and keyword and group are dependent at this signific
 MIN_GROUP_CLIPS = 20  # a keyword needs this many clips with a declared group for the gap to count
 UNDECLARED_SHARE = 0.5  # more speakers than this left a field undeclared
 REPRESENTATION_LOW, REPRESENTATION_HIGH = 0.5, 2.0  # observed / reference share outside these
+MIN_AMBIENCE_CONTRIBUTORS = 5  # usable room sound from fewer contributors: a model hears few rooms
+AMBIENCE_SPEECH_SHARE = 0.2  # this share of room recordings flagged speech_in_ambience
 
 
 def _flag(code: str, message: str, value: float, threshold: float) -> dict[str, Any]:
@@ -98,7 +100,24 @@ def demographic_flags(sections: dict[str, Any]) -> list[dict[str, Any]]:
     return flags
 
 
+def ambience_flags(kinds: dict[str, Any]) -> list[dict[str, Any]]:
+    """Room ambience asked for but from few contributors, or often with someone speaking in it."""
+    room = kinds["ambience"]
+    flags = []
+    if room["asked"] and room["speakers"] < MIN_AMBIENCE_CONTRIBUTORS:
+        flags.append(_flag("few_ambience_contributors", f"usable room ambience comes from only "
+                           f"{room['speakers']} contributors (flagged under {MIN_AMBIENCE_CONTRIBUTORS})",
+                           room["speakers"], MIN_AMBIENCE_CONTRIBUTORS))
+    share = room["flags"].get("speech_in_ambience", 0) / room["clips"] if room["clips"] else 0.0
+    if share >= AMBIENCE_SPEECH_SHARE:
+        flags.append(_flag("ambience_speech", f"{_pct(share)} of the room recordings have speech in them "
+                           f"(flagged from {_pct(AMBIENCE_SPEECH_SHARE)}; review them before a release)",
+                           round(share, 3), AMBIENCE_SPEECH_SHARE))
+    return flags
+
+
 def report_flags(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Return every flag of a report, most structural first."""
     return (keyword_flags(report["keywords"]) + concentration_flags(report["concentration"])
-            + demographic_flags(report["demographics"]))
+            + demographic_flags(report["demographics"])
+            + (ambience_flags(report["kinds"]) if "kinds" in report else []))

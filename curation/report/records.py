@@ -31,6 +31,7 @@ class ReportClip:
     metrics: dict[str, float]
     demographics: dict[str, str | None] = field(default_factory=dict)
     findings: tuple[str, ...] = ()  # the checks that found something (curate check)
+    kind: str = "keyword"  # collector.models.KEYWORD_KINDS: keyword, auxiliary word or room ambience
 
     @property
     def usable(self) -> bool:
@@ -39,8 +40,8 @@ class ReportClip:
 
 
 def _columns() -> tuple:
-    return (Keyword.word, Contributor.public_id, Clip.status, Clip.curator_decision, Clip.up_votes,
-            Clip.down_votes, Clip.flags, Consent.demographics_opt_in,
+    return (Keyword.word, Keyword.kind, Contributor.public_id, Clip.status, Clip.curator_decision,
+            Clip.up_votes, Clip.down_votes, Clip.flags, Consent.demographics_opt_in,
             *(getattr(Demographics, name) for name in DEMOGRAPHIC_FIELDS),
             *(getattr(Clip, name) for name in METRICS))
 
@@ -59,16 +60,16 @@ def load_clips(session: Session, campaign: Campaign, pseudonym: Callable[[str], 
     )
     speakers: dict[str, tuple[str, str]] = {}
     records, fields = [], len(DEMOGRAPHIC_FIELDS)
-    for word, public_id, status, decision, up, down, flags, opt_in, *rest in session.execute(query):
+    for word, kind, public_id, status, decision, up, down, flags, opt_in, *rest in session.execute(query):
         if public_id not in speakers:
             speaker = pseudonym(public_id)
             speakers[public_id] = (speaker, which_set(clip_filename(speaker, 0)))
         speaker, split = speakers[public_id]
         declared = rest[:fields] if opt_in else (None,) * fields
         records.append(ReportClip(
-            keyword=word, speaker=speaker, split=split, status=status, decision=decision, up_votes=up,
-            down_votes=down, flags=tuple(flags or ()), metrics=dict(zip(METRICS, map(float, rest[fields:]),
-                                                                        strict=True)),
+            keyword=word, kind=kind, speaker=speaker, split=split, status=status, decision=decision,
+            up_votes=up, down_votes=down, flags=tuple(flags or ()),
+            metrics=dict(zip(METRICS, map(float, rest[fields:]), strict=True)),
             demographics={name: value or None
                           for name, value in zip(DEMOGRAPHIC_FIELDS, declared, strict=True)},
         ))

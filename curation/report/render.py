@@ -69,6 +69,13 @@ def terminal_summary(report: dict[str, Any]) -> str:
         f"speakers: Gini {overall['gini']:.2f}, top 10 % made {100 * overall['top_10pct_share']:.0f} %, "
         f"effective number {overall['effective_speakers']:.1f}",
     ]
+    kinds = report.get("kinds", {})
+    if kinds.get("auxiliary", {}).get("words"):
+        lines.append("auxiliary words: " + ", ".join(f"{r['keyword']} {r['clips']}/{r['target']}"
+                                                     for r in kinds["auxiliary"]["words"]))
+    if kinds.get("ambience", {}).get("asked"):
+        room = kinds["ambience"]
+        lines.append(f"room ambience: {room['minutes']:.1f} min from {room['speakers']} contributors")
     flags = report["flags"]
     lines.append(f"{len(flags)} flag{'s' if len(flags) != 1 else ''}" + (":" if flags else ""))
     lines.extend(f"  - {flag['message']}" for flag in flags)

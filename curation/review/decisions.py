@@ -12,7 +12,8 @@ from collector.models import CURATOR_DECISIONS, Clip, Curator, CuratorDecision, 
 from collector.votes import VOTE_REASONS, recount_status
 
 # a peer's reasons, and those only a curator sees across clips
-REJECT_REASONS = (*VOTE_REASONS, "duplicate", "replay", "spam", "not_own_voice")
+# ("speech": someone speaks in room sound, which must hold none; docs/ambience-and-auxiliary-words.md)
+REJECT_REASONS = (*VOTE_REASONS, "duplicate", "replay", "spam", "not_own_voice", "speech")
 
 
 def check_decision(decision: object, reason: object) -> tuple[str, str | None]:

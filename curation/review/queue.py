@@ -14,6 +14,7 @@ from collector.models import Campaign, Clip, ClipFinding
 MAX_SKIPPED = 500  # ids a client may ask to leave out (the clips it skipped this session)
 
 
+KIND_LABELS = {"keyword": "Keyword", "auxiliary": "Auxiliary word", "ambience": "Room sound"}
 FINDING_WEIGHT = 4  # a finding scored 1 (a hard rule, an exact duplicate) outranks flags and votes
 
 
@@ -83,6 +84,8 @@ def clip_card(clip: Clip, findings: list[dict[str, Any]] = ()) -> dict[str, Any]
     return {
         "clip_id": clip.public_id,
         "keyword": clip.keyword.word,
+        "kind": clip.keyword.kind,  # keyword, auxiliary or ambience (room sound, the whole recording)
+        "kind_label": KIND_LABELS[clip.keyword.kind],
         "status": clip.status,
         "verdict": clip.auto_verdict,
         "reasons": reasons(clip, findings),

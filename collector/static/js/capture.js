@@ -41,9 +41,15 @@ export class Microphone {
     return this.context.sampleRate;
   }
 
+  /** Return the seconds of audio captured since start() (what was recorded, not the time that passed). */
+  get capturedSeconds() {
+    return (this.captured || 0) / this.context.sampleRate;
+  }
+
   /** Start a take; `onLevel(peak)` is called for each block while recording. */
   start(onLevel) {
     this.chunks = [];
+    this.captured = 0;
     this.onLevel = onLevel;
     this.node.port.postMessage("start");
   }
@@ -61,6 +67,7 @@ export class Microphone {
   receive(data) {
     if (data.samples) {
       this.chunks.push(data.samples);
+      this.captured += data.samples.length;
       this.onLevel?.(peakOf(data.samples));
     } else if (data.done && this.finished) {
       const samples = concat(this.chunks);

@@ -39,18 +39,21 @@ function showSections(withToken) {
 function clipItem(clip) {
   const item = document.createElement("li");
   item.className = "clip";
+  item.dataset.kind = clip.kind;
+  // room sound is uploaded under the word _ambience_, which means nothing to a person: it gets a name
+  const name = clip.kind === "ambience" ? t("kind_ambience") : clip.keyword;
   const word = document.createElement("span");
   word.className = "clip-word";
   word.dir = "auto";
-  word.textContent = clip.keyword;
+  word.textContent = name;
   const status = document.createElement("span");
   status.className = `badge ${clip.status}`;
   status.textContent = t(`status_${clip.status}`);
   const flags = document.createElement("span");
   flags.className = "hint";
   flags.textContent = (clip.flags || []).map((flag) => t(`flag_${flag}`)).join(", ");
-  const play = button(t("play"), t("play_clip", { keyword: clip.keyword }), () => playClip(clip));
-  const remove = button(t("delete"), t("delete_clip", { keyword: clip.keyword }), () => askDelete(clip, item));
+  const play = button(t("play"), t("play_clip", { keyword: name }), () => playClip(clip));
+  const remove = button(t("delete"), t("delete_clip", { keyword: name }), () => askDelete(clip, item));
   remove.classList.add("danger");
   const about = document.createElement("div");
   about.className = "clip-about";

@@ -1,5 +1,6 @@
 // The recorder: prompts in sets of five, capture, checks before upload, upload with retry.
 
+import { ambienceWanted, offerAmbience, setUpAmbience } from "./ambience.js";
 import { ApiError, consentState, request, requestJson, retriable } from "./api.js";
 import { analyse, encodeWav } from "./audio.js";
 import { Microphone } from "./capture.js";
@@ -27,15 +28,17 @@ const ui = {
   submit: $("submit-btn"),
   audio: $("playback"),
   setDone: $("set-done"),
+  setDoneStatus: $("set-done-status"),
+  ambienceOffer: $("ambience-offer-btn"),
   body: $("recorder-body"),
 };
 
-// phase: loading | idle | starting | recording | stopping | review | uploading | rejected | done
+// phase: loading | idle | starting | recording | stopping | review | uploading | rejected | ambience | done
 const state = { phase: "loading", prompts: [], index: 0, take: null, mic: null, stopTimer: null };
 
 function render() {
   const { phase, take } = state;
-  const busy = ["loading", "starting", "stopping", "uploading", "done"].includes(phase);
+  const busy = ["loading", "starting", "stopping", "uploading", "ambience", "done"].includes(phase);
   ui.record.disabled = busy;
   ui.record.textContent = phase === "recording" ? t("stop") : take ? t("record_again") : t("record");
   ui.record.classList.toggle("recording", phase === "recording");
@@ -48,7 +51,7 @@ function render() {
   const current = Math.min(state.index + 1, SET_SIZE);
   ui.progressText.textContent = t("prompt_progress", { current, total: SET_SIZE });
   ui.setDone.hidden = phase !== "done";
-  ui.body.hidden = phase === "done";
+  ui.body.hidden = phase === "done" || phase === "ambience";
 }
 
 function setPhase(phase, status = "") {
@@ -209,13 +212,27 @@ async function submit() {
 function accepted() {
   clearTake();
   state.index += 1;
-  if (state.index >= state.prompts.length) {
-    setPhase("done");
-    ui.setDone.focus();
-    return;
-  }
+  if (state.index >= state.prompts.length) return askForAmbience();
   showPrompt();
   setPhase("idle", t("saved"));
+}
+
+// After a set, the campaign may ask for the room's sound (ambience.js); skipping it leaves an offer button.
+async function askForAmbience({ force = false } = {}) {
+  setPhase("ambience");
+  if (!(await offerAmbience({ force }))) showDone("");
+}
+
+function showDone(message) {
+  setPhase("done");
+  say(ui.setDoneStatus, message);
+  ui.ambienceOffer.hidden = !ambienceWanted();
+  ui.setDone.focus();
+}
+
+async function openMic() {
+  state.mic ??= await Microphone.open(config.urls.worklet);
+  return state.mic;
 }
 
 async function main() {
@@ -232,6 +249,8 @@ async function main() {
   ui.submit.addEventListener("click", submit);
   ui.override.addEventListener("change", overrideChanged);
   $("next-set-btn").addEventListener("click", loadPrompts);
+  ui.ambienceOffer.addEventListener("click", () => askForAmbience({ force: true }));
+  setUpAmbience({ openMic, done: showDone, reasonText });
   onShortcuts({ Space: toggleRecording, p: play, Enter: submit });
   loadPrompts();
 }

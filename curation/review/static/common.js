@@ -101,13 +101,18 @@ function heat(level) {
   return stops[i].map((c, k) => Math.round(c + f * (stops[i + 1][k] - c)));
 }
 
-/** Draw a log-power spectrogram (25 ms Hann windows every 10 ms, 80 dB range). */
+/**
+ * Draw a log-power spectrogram (25 ms Hann windows every 10 ms, 80 dB range). A clip with more frames than
+ * the canvas has columns (30 s of room sound: 3000 frames, 800 columns) gets one frame per column.
+ */
 export function drawSpectrogram(canvas, samples, rate) {
   const size = 512, win = Math.round(rate * 0.025), hop = Math.round(rate * 0.01);
   const frames = Math.max(1, Math.floor((samples.length - win) / hop) + 1);
+  const shown = Math.min(frames, canvas.width);
   const bins = size / 2, power = [];
   let top = -Infinity;
-  for (let f = 0; f < frames; f++) {
+  for (let c = 0; c < shown; c++) {
+    const f = Math.floor((c * frames) / shown);
     const re = new Float64Array(size), im = new Float64Array(size);
     for (let i = 0; i < win && f * hop + i < samples.length; i++) {
       re[i] = samples[f * hop + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (win - 1)));
@@ -123,7 +128,7 @@ export function drawSpectrogram(canvas, samples, rate) {
   const g = canvas.getContext("2d");
   const image = g.createImageData(canvas.width, canvas.height);
   for (let x = 0; x < canvas.width; x++) {
-    const column = power[Math.min(frames - 1, Math.floor((x * frames) / canvas.width))];
+    const column = power[Math.min(shown - 1, Math.floor((x * shown) / canvas.width))];
     for (let y = 0; y < canvas.height; y++) {
       const k = Math.min(bins - 1, Math.floor(((canvas.height - 1 - y) * bins) / canvas.height));
       const [r, gr, b] = heat((column[k] - top + 80) / 80);

@@ -3,6 +3,7 @@
 import { $, call, config, drawSpectrogram, drawWave, onKeys, parseWav, withId } from "./common.js";
 
 const BATCH = 10;
+const REASON_KEYS = "1234567890"; // the tenth reason is 0
 const queue = [];
 const skipped = [];
 let current = null;
@@ -50,7 +51,11 @@ async function showAudio(card) {
 function showCard(card) {
   current = card;
   document.body.dataset.clip = card.clip_id;
-  $("review-keyword").textContent = card.keyword;
+  document.body.dataset.kind = card.kind;
+  $("review-kind").textContent = card.kind_label;
+  // room sound has no word to show: its length says what to expect when playing it
+  $("review-keyword").textContent = card.kind === "ambience"
+    ? `${(card.quality.duration_ms / 1000).toFixed(1)} s, no one should speak` : card.keyword;
   $("review-reasons").replaceChildren(...(card.reasons.length ? card.reasons : ["nothing flagged"]).map((reason) => {
     const item = document.createElement("li");
     item.textContent = reason;
@@ -139,7 +144,7 @@ function reasonButtons() {
   const buttons = config.reasons.map((reason, index) => {
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = `${index + 1} ${reason.replaceAll("_", " ")}`;
+    button.textContent = `${REASON_KEYS[index] ?? ""} ${reason.replaceAll("_", " ")}`.trim();
     button.dataset.reason = reason;
     button.addEventListener("click", () => decide("reject", reason));
     return button;
@@ -155,7 +160,9 @@ function keys() {
   const handlers = { p: play, a: guarded(() => decide("approve")), r: startReason, s: guarded(skip),
     u: guarded(undo), Escape: cancelReason };
   config.reasons.forEach((reason, index) => {
-    handlers[String(index + 1)] = () => choosingReason && guarded(() => decide("reject", reason))();
+    if (index < REASON_KEYS.length) {
+      handlers[REASON_KEYS[index]] = () => choosingReason && guarded(() => decide("reject", reason))();
+    }
   });
   onKeys(handlers);
 }
