@@ -20,10 +20,11 @@ from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobStore
 from collector.clips import store_clip
 from collector.errors import ApiError
-from collector.ingest import IngestedClip, IngestError, ingest
+from collector.ingest import IngestedClip
 from collector.models import Campaign, Consent, Contributor
 from curation.imports.sources import Scan, SourceFile
 from curation.imports.store import ImportTerms, erased_speakers, held_originals, imported_speaker
+from curation.imports.worker import ingest_file
 
 BATCH = 256  # files read, checked against the store and ingested together
 CHUNK = 8  # files a worker process ingests per round trip
@@ -59,15 +60,6 @@ class ImportSummary:
 
 def _reasons(counts: Counter[str]) -> str:
     return ": " + ", ".join(f"{reason} {count}" for reason, count in counts.most_common()) if counts else ""
-
-
-def ingest_file(job: tuple[bytes, str, IngestLimits]) -> IngestedClip | str:
-    """Ingest one file's bytes; return the clip or the reason code it was refused (worker processes)."""
-    data, name, limits = job
-    try:
-        return ingest(data, name, limits=limits)
-    except IngestError as exc:
-        return exc.code
 
 
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
