@@ -16,7 +16,15 @@ from collector.auth import (
     require_contributor,
 )
 from collector.blobs import get_blob_store
-from collector.campaigns import CampaignError, get_campaign, list_campaigns, normalise_language
+from collector.campaigns import (
+    CampaignError,
+    asks_for_ambience,
+    get_campaign,
+    list_campaigns,
+    normalise_language,
+    spoken_words,
+    words_of_kind,
+)
 from collector.db import get_session
 from collector.errors import (
     JSON_TYPES,
@@ -28,8 +36,8 @@ from collector.errors import (
     echo,
     validation_error,
 )
-from collector.ingest import IngestLimits, ingest
-from collector.models import Campaign
+from collector.ingest import IngestLimits, ambience_limits, ingest, ingest_ambience
+from collector.models import AMBIENCE_WORD, Campaign
 from collector.openapi import openapi_document
 from collector.ratelimit import rate_limited
 
@@ -156,8 +164,8 @@ def list_all_campaigns() -> Response:
     """List the campaigns with their keywords, licences and current consent version."""
     return jsonify({"campaigns": [
         {"slug": c.slug, "title": c.title, "description": c.description, "language": c.language,
-         "keywords": [kw.word for kw in c.keywords], "licenses": list(c.licenses),
-         "consent_version": c.consent_version}
+         "keywords": words_of_kind(c, "keyword"), "auxiliary_words": words_of_kind(c, "auxiliary"),
+         "ambience": asks_for_ambience(c), "licenses": list(c.licenses), "consent_version": c.consent_version}
         for c in list_campaigns(get_session())
     ]})
 
@@ -194,11 +202,11 @@ def give_consent(slug: str) -> tuple[Response, int]:
 @bp.get("/campaigns/<slug>/prompts")
 @require_contributor
 def prompts(slug: str) -> Response:
-    """Suggest keywords to record next: the ones the campaign has fewest of."""
+    """Suggest words to record next: keywords and auxiliary words, furthest from their targets first."""
     session = get_session()
     campaign = campaign_or_404(session, slug)
     words = clips.prompts(session, campaign, authenticated_contributor(), count_arg(5))
-    return jsonify({"prompts": [{"keyword": word} for word in words]})
+    return jsonify({"prompts": [{"keyword": kw.word, "kind": kw.kind} for kw in words]})
 
 
 @bp.get("/campaigns/<slug>/stats")
@@ -214,7 +222,7 @@ def campaign_stats(slug: str) -> Response:
 @rate_limited("RATELIMIT_UPLOADS")
 @require_contributor
 def upload_clip(slug: str) -> tuple[Response, int]:
-    """Take one recording: check consent and keyword, ingest the audio, store it all or nothing."""
+    """Take one recording (a word, or room sound as _ambience_): check, ingest, store all or nothing."""
     session, contributor = get_session(), authenticated_contributor()
     campaign, consent = consents.campaign_with_consent(session, slug, contributor)
     if campaign is None:
@@ -223,15 +231,19 @@ def upload_clip(slug: str) -> tuple[Response, int]:
         raise Forbidden("consent_required", "Give your consent to this campaign before recording for it.")
     keyword = clips.keyword_named(session, campaign, request.form.get("keyword"))
     if keyword is None:
-        words = ", ".join(kw.word for kw in campaign.keywords)
+        words = ", ".join(spoken_words(campaign) + ([AMBIENCE_WORD] if asks_for_ambience(campaign) else []))
         raise BadRequest("unknown_keyword", f"Send a 'keyword' field with one of this campaign's words: "
                                             f"{words}.")
     audio = request.files.get("audio")
     data = audio.read() if audio is not None else b""
     if not data:
         raise BadRequest("missing_audio", "Send the recording as a non-empty multipart file field 'audio'.")
-    limits = IngestLimits.from_settings(current_app.config)
-    ingested = ingest(data, audio.filename or "", audio.mimetype or "", limits)
+    if keyword.kind == "ambience":  # room sound: 10-30 s, kept whole (docs/ambience-and-auxiliary-words.md)
+        limits = ambience_limits(max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+        ingested = ingest_ambience(data, audio.filename or "", audio.mimetype or "", limits)
+    else:
+        limits = IngestLimits.from_settings(current_app.config)
+        ingested = ingest(data, audio.filename or "", audio.mimetype or "", limits)
     clip = clips.store_clip(session, get_blob_store(), campaign=campaign, keyword=keyword,
                             contributor=contributor, consent=consent, ingested=ingested)
     return jsonify({"clip_id": clip.public_id, "status": clip.status, "verdict": clip.auto_verdict,
@@ -268,7 +280,7 @@ def review_queue(slug: str) -> Response:
     campaign = campaign_or_404(session, slug)
     queue = clips.review_queue(session, campaign, authenticated_contributor(), count_arg(10))
     return jsonify({"clips": [
-        {"clip_id": clip.public_id, "keyword": clip.keyword.word,
+        {"clip_id": clip.public_id, "keyword": clip.keyword.word, "kind": clip.keyword.kind,
          "audio_url": url_for("api.clip_audio", clip_id=clip.public_id)}
         for clip in queue
     ]})

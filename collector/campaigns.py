@@ -26,6 +26,7 @@ LANGUAGE = re.compile(
     re.IGNORECASE,
 )
 MAX_TARGET_COUNT = 10_000_000
+SPOKEN_KINDS = ("keyword", "auxiliary")  # words prompted for and said; the third kind is ambience
 
 
 class CampaignError(ValueError):
@@ -101,7 +102,7 @@ def create_campaign(
     auxiliary_words: list[str] | None = None,
     ambience: bool = False,
 ) -> Campaign:
-    """Validate and add a campaign with its keywords (and auxiliary words, ambience); commit; raise CampaignError."""
+    """Add a campaign with its keywords, auxiliary words and ambience; commit or raise CampaignError."""
     check_slug(slug)
     words = normalise_keywords(keywords)
     extra = normalise_keywords(auxiliary_words) if auxiliary_words else []
@@ -136,12 +137,11 @@ def create_campaign(
 
 def _prompt_rows(words: list[str], extra: list[str], ambience: bool, target_count: int) -> list[Keyword]:
     """Return the Keyword rows of a new campaign: keywords, then auxiliary words, then ambience."""
-    rows = [Keyword(word=w, target_count=target_count, position=i, kind="keyword") for i, w in enumerate(words)]
-    rows += [Keyword(word=w, target_count=target_count, position=len(rows) + i, kind="auxiliary")
-             for i, w in enumerate(extra)]
+    kinds = [(word, "keyword") for word in words] + [(word, "auxiliary") for word in extra]
     if ambience:
-        rows.append(Keyword(word=AMBIENCE_WORD, target_count=target_count, position=len(rows), kind="ambience"))
-    return rows
+        kinds.append((AMBIENCE_WORD, "ambience"))
+    return [Keyword(word=word, target_count=target_count, position=position, kind=kind)
+            for position, (word, kind) in enumerate(kinds)]
 
 
 def ensure_default_campaign(session: Session, slug: str) -> Campaign:
@@ -150,6 +150,21 @@ def ensure_default_campaign(session: Session, slug: str) -> Campaign:
     if campaign is not None:
         return campaign
     return create_campaign(session, slug, list(DEFAULT_KEYWORDS), title=DEFAULT_TITLE, language="en")
+
+
+def words_of_kind(campaign: Campaign, kind: str = "keyword") -> list[str]:
+    """Return the campaign's words of one kind (KEYWORD_KINDS), in campaign order."""
+    return [row.word for row in campaign.keywords if row.kind == kind]
+
+
+def spoken_words(campaign: Campaign) -> list[str]:
+    """Return the words a contributor may be prompted to say: keywords, then auxiliary words."""
+    return [row.word for row in campaign.keywords if row.kind in SPOKEN_KINDS]
+
+
+def asks_for_ambience(campaign: Campaign) -> bool:
+    """Tell whether the campaign asks its contributors for a recording of their room."""
+    return any(row.kind == "ambience" for row in campaign.keywords)
 
 
 def list_campaigns(session: Session) -> list[Campaign]:

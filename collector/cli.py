@@ -16,7 +16,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from collector.campaigns import CampaignError, create_campaign, ensure_default_campaign, list_campaigns
+from collector.campaigns import (
+    CampaignError,
+    asks_for_ambience,
+    create_campaign,
+    ensure_default_campaign,
+    list_campaigns,
+    words_of_kind,
+)
 from collector.db import session_scope
 from collector.migrate import (
     UPGRADE_COMMAND,
@@ -187,6 +194,10 @@ def _split(values: str | None) -> list[str] | None:
 @click.option("--licenses", "spdx_ids", help="Comma-separated SPDX ids allowed (default: all known).")
 @click.option("--target", default=1000, show_default=True, type=int, help="Clips wanted per keyword.")
 @click.option("--description", default="", help="A longer description for contributors.")
+@click.option("--auxiliary-words", help="Comma-separated other words prompted like keywords (the release's "
+              "_unknown_ class), e.g. bird,house,nine.")
+@click.option("--ambience", is_flag=True, help="Also ask each contributor for 10-30 s of their room's sound "
+              "(the release's _background_noise_).")
 def campaign_create(
     slug: str,
     keywords: str,
@@ -195,17 +206,23 @@ def campaign_create(
     spdx_ids: str | None,
     target: int,
     description: str,
+    auxiliary_words: str | None,
+    ambience: bool,
 ) -> None:
-    """Create a campaign SLUG asking for the given keywords."""
+    """Create a campaign SLUG asking for the given keywords (and auxiliary words, ambience)."""
     url = _migrated_url(_settings())
     with store_errors(url), session_scope(url) as session:
         try:
             made = create_campaign(session, slug, _split(keywords) or [], title=title, language=language,
-                                   licenses=_split(spdx_ids), target_count=target, description=description)
+                                   licenses=_split(spdx_ids), target_count=target, description=description,
+                                   auxiliary_words=_split(auxiliary_words), ambience=ambience)
         except CampaignError as exc:
             raise click.ClickException(str(exc)) from None
-        words = ", ".join(keyword.word for keyword in made.keywords)
-    click.echo(f"created campaign {made.slug} ({made.language}; {', '.join(made.licenses)}): {words}")
+        words = ", ".join(words_of_kind(made, "keyword"))
+        extra = ", ".join(words_of_kind(made, "auxiliary"))
+        asked = asks_for_ambience(made)
+    click.echo(f"created campaign {made.slug} ({made.language}; {', '.join(made.licenses)}): {words}"
+               + (f"; auxiliary words: {extra}" if extra else "") + ("; room ambience" if asked else ""))
 
 
 @campaign.command("list")
@@ -217,10 +234,11 @@ def campaign_list() -> None:
         counts = dict(session.execute(per_campaign).all())
         rows = [
             (c.slug, c.language, ",".join(c.licenses), str(counts.get(c.id, 0)),
-             ",".join(k.word for k in c.keywords), c.title)
+             ",".join(words_of_kind(c, "keyword")), ",".join(words_of_kind(c, "auxiliary")) or "-",
+             "yes" if asks_for_ambience(c) else "no", c.title)
             for c in list_campaigns(session)
         ]
-    _echo_table(("SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "TITLE"), rows)
+    _echo_table(("SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "AUXILIARY", "AMBIENCE", "TITLE"), rows)
 
 
 def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

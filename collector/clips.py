@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from collector.blobs import BlobStore
+from collector.campaigns import SPOKEN_KINDS
 from collector.consents import refuse_if_withdrawn
 from collector.errors import ApiError, Conflict, NotFound
 from collector.metrics import METRIC_NAMES
@@ -85,6 +86,7 @@ def clip_summary(clip: Clip) -> dict[str, Any]:
         "clip_id": clip.public_id,
         "campaign": clip.campaign.slug,
         "keyword": clip.keyword.word,
+        "kind": clip.keyword.kind,
         "status": clip.status,
         "verdict": clip.auto_verdict,
         "flags": list(clip.flags or []),
@@ -261,13 +263,18 @@ def readable_clip(session: Session, clip_id: str, contributor: Contributor | Non
 
 
 def review_queue(session: Session, campaign: Campaign, voter: Contributor, count: int) -> list[Clip]:
-    """Return the campaign's pending clips the voter may judge (not own, not voted), fewest votes first."""
+    """Return the campaign's pending word clips the voter may judge (not own, not voted), fewest votes first.
+
+    Room ambience is left to curators (docs/ambience-and-auxiliary-words.md): half a minute of room sound is
+    no question of the right word, and peers would only hear it to the end to say "no speech".
+    """
     voted = select(Vote.clip_id).where(Vote.voter_id == voter.id)
+    spoken = select(Keyword.id).where(Keyword.campaign_id == campaign.id, Keyword.kind.in_(SPOKEN_KINDS))
     query = (
         select(Clip)
         .options(selectinload(Clip.keyword))
         .where(Clip.campaign_id == campaign.id, Clip.status == "pending", Clip.contributor_id != voter.id,
-               Clip.id.not_in(voted), LIVE)
+               Clip.id.not_in(voted), Clip.keyword_id.in_(spoken), LIVE)
         .order_by(Clip.up_votes + Clip.down_votes, Clip.created_at, Clip.id)
         .limit(count)
     )
@@ -284,19 +291,25 @@ def _clip_counts(session: Session, campaign: Campaign, contributor: Contributor 
 
 
 def prompts(session: Session, campaign: Campaign, contributor: Contributor, count: int,
-            rng: random.Random | None = None) -> list[str]:
-    """Return `count` keywords to record: fewest accepted clips first, then fewest by this contributor."""
+            rng: random.Random | None = None) -> list[Keyword]:
+    """Return `count` words to record (keywords and auxiliary words): furthest from target, then fewest mine.
+
+    Need is the share of a word's target already accepted, so auxiliary words with a smaller target than the
+    keywords come up less often; ambience is never a prompt (the recorder asks for it as its own step).
+    """
     rng = rng or random.Random()
     everyone = _clip_counts(session, campaign, None)
     mine = _clip_counts(session, campaign, contributor)
-    # each pick counts as one more clip, so asking for more prompts than keywords goes round them all
-    ranks = {kw.id: [everyone.get(kw.id, 0), mine.get(kw.id, 0), rng.random(), kw.word]
-             for kw in campaign.keywords}
+    spoken = {kw.id: kw for kw in campaign.keywords if kw.kind in SPOKEN_KINDS}
+    # each pick counts as one more clip, so asking for more prompts than words goes round them all
+    ranks = {kid: [everyone.get(kid, 0) / max(kw.target_count, 1), mine.get(kid, 0), rng.random(), kid]
+             for kid, kw in spoken.items()}
     chosen = []
     for _ in range(count if ranks else 0):
         rank = min(ranks.values())
-        chosen.append(rank[3])
-        rank[0], rank[1], rank[2] = rank[0] + 1, rank[1] + 1, rng.random()
+        kw = spoken[rank[3]]
+        chosen.append(kw)
+        rank[0], rank[1], rank[2] = rank[0] + 1 / max(kw.target_count, 1), rank[1] + 1, rng.random()
     return chosen
 
 

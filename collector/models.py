@@ -112,7 +112,8 @@ class Keyword(Base):
     word: Mapped[str] = mapped_column(String(64))
     target_count: Mapped[int] = mapped_column(Integer, default=1000)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    kind: Mapped[str] = mapped_column(String(16), default="keyword", server_default="keyword")  # KEYWORD_KINDS
+    # one of KEYWORD_KINDS
+    kind: Mapped[str] = mapped_column(String(16), default="keyword", server_default="keyword")
 
     campaign: Mapped[Campaign] = relationship(back_populates="keywords")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from collector.contributors import AGES, GENDERS
 from collector.metrics import METRIC_TYPES, METRICS
-from collector.models import CLIP_STATUSES
+from collector.models import CLIP_STATUSES, KEYWORD_KINDS
 from collector.votes import VOTE_REASONS
 
 SERVER_PREFIX = "/api/v1"
@@ -53,6 +53,11 @@ PROFILE = _obj({
     "accent": {"type": ["string", "null"], "maxLength": 100},
     "native_language": {"type": ["string", "null"], "description": "BCP-47 tag", "maxLength": 35},
 })
+WORD_COUNTS = _obj(
+    {"keyword": {"type": "string"}, "clips": {"type": "integer"}, "validated": {"type": "integer"},
+     "target": {"type": "integer"}}, ("keyword", "clips", "validated", "target"))
+KIND = {"type": "string", "enum": list(KEYWORD_KINDS),
+        "description": "keyword, auxiliary (another word, the release's _unknown_) or ambience (room sound)"}
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"code": {"type": "string"}, "message": {"type": "string"}},
                                  ("code", "message"))}, ("error",)),
@@ -61,6 +66,10 @@ SCHEMAS: dict[str, Any] = {
     "Campaign": _obj({
         "slug": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
         "language": {"type": "string"}, "keywords": {"type": "array", "items": {"type": "string"}},
+        "auxiliary_words": {"type": "array", "items": {"type": "string"},
+                            "description": "other words prompted like keywords (the release's _unknown_)"},
+        "ambience": {"type": "boolean", "description": "asks each contributor for 10-30 s of room sound, "
+                                                       "uploaded as keyword _ambience_"},
         "licenses": {"type": "array", "items": {"type": "string"}}, "consent_version": {"type": "string"},
     }, ("slug", "title", "language", "keywords", "licenses", "consent_version")),
     "Consent": _obj({
@@ -88,7 +97,7 @@ SCHEMAS: dict[str, Any] = {
     }, ("clip_id", "status", "verdict", "flags", "quality")),
     "Clip": _obj({
         "clip_id": {"type": "string"}, "campaign": {"type": "string"}, "keyword": {"type": "string"},
-        "status": {"type": "string", "enum": list(CLIP_STATUSES)},
+        "kind": KIND, "status": {"type": "string", "enum": list(CLIP_STATUSES)},
         "verdict": {"type": "string"}, "flags": {"type": "array", "items": {"type": "string"}},
         "quality": _ref("Quality"), "created_at": {"type": "string", "format": "date-time"},
     }, ("clip_id", "keyword", "status", "flags", "quality")),
@@ -106,9 +115,10 @@ SCHEMAS: dict[str, Any] = {
     "Vote": _obj({"clip_id": {"type": "string"}, "valid": {"type": "boolean"}, "reason": NULLABLE_STRING}),
     "Stats": _obj({
         "campaign": {"type": "string"},
-        "keywords": {"type": "array", "items": _obj(
-            {"keyword": {"type": "string"}, "clips": {"type": "integer"}, "validated": {"type": "integer"},
-             "target": {"type": "integer"}}, ("keyword", "clips", "validated", "target"))},
+        "keywords": {"type": "array", "items": WORD_COUNTS},
+        "auxiliary_words": {"type": "array", "items": WORD_COUNTS},
+        "ambience": {"anyOf": [WORD_COUNTS, {"type": "null"}],
+                     "description": "counts of room recordings (keyword _ambience_); null: not asked for"},
         "clips": {"type": "integer"}, "validated": {"type": "integer"}, "speakers": {"type": "integer"},
         "hours": {"type": "number"},
     }, ("keywords", "speakers", "hours")),
@@ -186,8 +196,8 @@ def _contributor_paths() -> dict[str, Any]:
 
 
 def _campaign_paths() -> dict[str, Any]:
-    prompt = _obj({"keyword": STRING}, ("keyword",))
-    queued = _obj({"clip_id": STRING, "keyword": STRING, "audio_url": STRING},
+    prompt = _obj({"keyword": STRING, "kind": KIND}, ("keyword",))
+    queued = _obj({"clip_id": STRING, "keyword": STRING, "kind": KIND, "audio_url": STRING},
                   ("clip_id", "keyword", "audio_url"))
     return {
         "/campaigns": {"get": _op(
@@ -209,7 +219,8 @@ def _campaign_paths() -> dict[str, Any]:
                            **_errors(400, 401, 404, 409)}),
         },
         "/campaigns/{slug}/prompts": {"get": _op(
-            "Keywords to record next (fewest clips first)", params=[*SLUG, _count(5)],
+            "Words to record next: keywords and auxiliary words, furthest from their target first",
+            params=[*SLUG, _count(5)],
             responses={"200": _json(_array("prompts", prompt), "Prompts"), **_errors(400, 401, 404)})},
         "/campaigns/{slug}/review": {"get": _op(
             "Pending clips to vote on, never the caller's own", params=[*SLUG, _count(10)],
@@ -223,13 +234,15 @@ def _campaign_paths() -> dict[str, Any]:
 def _clip_paths() -> dict[str, Any]:
     upload = _obj({"audio": {"type": "string", "contentMediaType": "application/octet-stream"},
                    "keyword": STRING}, ("audio", "keyword"))
-    wav = {"description": "16 kHz mono PCM16, 1 s",
+    wav = {"description": "16 kHz mono PCM16, 1 s (ambience: the whole 10-30 s)",
            "content": {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}}
     return {
         "/campaigns/{slug}/clips": {"post": _op(
-            "Upload one recording of a keyword", params=SLUG,
+            "Upload one recording of a keyword, an auxiliary word, or the room's sound", params=SLUG,
             description="403 consent_required; 400 unknown_keyword, missing_audio; 409 duplicate; "
-                        "413, 415 and 422 from the audio checks.",
+                        "413, 415 and 422 from the audio checks. keyword=_ambience_ (only where the "
+                        "campaign's ambience is true) sends 10-30 s of room sound, kept whole: 422 "
+                        "too_short, too_long, silent (dead input); much speech flags it speech_in_ambience.",
             body={"multipart/form-data": {"schema": upload}},
             responses={"201": _json(_ref("UploadedClip"), "Stored"),
                        **_errors(400, 401, 403, 404, 409, 413, 415, 422)})},

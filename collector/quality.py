@@ -24,6 +24,14 @@ SILENT_SAMPLE_LEVEL = 0.01  # relative to the peak, as senselab measures it on p
 # ("up", "off", "stop") are 90-150 ms of voiced speech; 150 ms [Silero: 250 ms] rejected them, while noise
 # and tones are kept out by STRONG_SPEECH_DB instead.
 MIN_SPEECH_MS = 90
+# Ambience (room sound, docs/ambience-and-auxiliary-words.md): 10-30 s, every second kept. Quiet rooms are
+# the point, so the keyword rules' silence test (peak < -40 dBFS, 99 % of samples under 1 % of the peak: a
+# quiet room with one door knock) does not apply; only dead input is refused: an RMS below this is digital
+# silence or a muted input (an open microphone's own noise lies 20-30 dB above it).
+AMBIENCE_DEAD_RMS_DBFS = -85.0
+# Speech in room sound would teach a model that words are background (a keyword mixed into its _silence_):
+# a word's worth is flagged. espeak's "yes" measures 360 ms; white, pink and brown noise 0-90 ms.
+AMBIENCE_MAX_SPEECH_MS = 250
 # Review flags (DESIGN §5; docs/quality.md)
 CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipped
 MAX_CLIPPED_FRACTION = 1e-4  # [senselab]
@@ -239,6 +247,29 @@ def review_flags(quality: Quality) -> list[str]:
         flags.append("cut_off")
     if quality.speech_segments > 1:
         flags.append("extra_speech")
+    if abs(quality.dc_offset) > MAX_DC_OFFSET:
+        flags.append("dc_offset")
+    return flags
+
+
+def ambience_reject_reason(quality: Quality, limits: IngestLimits) -> IngestError | None:
+    """Return why metrics make a room recording unusable (duration out of bounds, dead input), or None."""
+    error = stream_error(quality.sample_rate_hz, quality.duration_ms / 1000, limits)
+    if error:
+        return error
+    if quality.rms_dbfs < AMBIENCE_DEAD_RMS_DBFS:
+        return IngestError("silent", "The recording holds no sound at all (is the microphone muted?); please "
+                           "check it and try again.", 422)
+    return None
+
+
+def ambience_flags(quality: Quality) -> list[str]:
+    """Return the reason codes for which a person should review a room recording (empty: none)."""
+    flags = []
+    if quality.clipped_fraction > MAX_CLIPPED_FRACTION:
+        flags.append("clipping")
+    if quality.speech_ms > AMBIENCE_MAX_SPEECH_MS:
+        flags.append("speech_in_ambience")
     if abs(quality.dc_offset) > MAX_DC_OFFSET:
         flags.append("dc_offset")
     return flags

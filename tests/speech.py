@@ -69,3 +69,27 @@ def noise_wav(seconds: float, rate: int = 16000, level: float = 0.1, seed: int =
     """White noise."""
     rng = np.random.default_rng(seed)
     return wav_bytes(rng.normal(0, level, int(seconds * rate)).clip(-1, 1), rate)
+
+
+def room_samples(seconds: float, rate: int = 16000, level: float = 0.01, seed: int = 0) -> np.ndarray:
+    """Room-like noise: pink (1/f power) noise at RMS `level`, float32 mono."""
+    rng = np.random.default_rng(seed)
+    count = int(seconds * rate)
+    spectrum = np.fft.rfft(rng.normal(0.0, 1.0, count))
+    spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
+    spectrum[0] = 0.0
+    samples = np.fft.irfft(spectrum, count)
+    return (samples * (level / max(float(np.std(samples)), 1e-12))).astype(np.float32)
+
+
+def room_wav(seconds: float = 15.0, rate: int = 48000, level: float = 0.01, seed: int = 0,
+             words: tuple[str, ...] = (), channels: int = 1, subtype: str = "PCM_16") -> bytes:
+    """A recording of a room (pink noise), with `words` spoken in it three seconds apart, as WAV."""
+    samples = room_samples(seconds, rate, level, seed)
+    for index, word in enumerate(words):
+        spoken = espeak_samples(word, rate) * 0.3
+        start = rate * (1 + 3 * index)
+        samples[start:start + len(spoken)] += spoken[: len(samples) - start]
+    if channels > 1:
+        samples = np.repeat(samples[:, None], channels, axis=1)
+    return wav_bytes(np.clip(samples, -1, 1), rate, subtype)

@@ -95,9 +95,34 @@ def test_campaign_create_and_list(env: dict[str, str], db_url: str) -> None:
     listed = run(env, "campaign", "list")
     assert listed.exit_code == 0, listed.output
     header, *rows = listed.output.splitlines()
-    assert header.split() == ["SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "TITLE"]
-    assert rows[0].split() == ["kws", "en-GB", "CC0-1.0", "0", "yes,no,stop", "Yes,", "no,", "stop"]
-    assert rows[1].split() == ["other", "en", "CC0-1.0,CC-BY-4.0", "0", "on,off", "other"]
+    assert header.split() == ["SLUG", "LANGUAGE", "LICENSES", "CLIPS", "KEYWORDS", "AUXILIARY", "AMBIENCE",
+                              "TITLE"]
+    assert rows[0].split() == ["kws", "en-GB", "CC0-1.0", "0", "yes,no,stop", "-", "no", "Yes,", "no,",
+                               "stop"]
+    assert rows[1].split() == ["other", "en", "CC0-1.0,CC-BY-4.0", "0", "on,off", "-", "no", "other"]
+
+
+def test_campaign_create_with_auxiliary_words_and_ambience(env: dict[str, str], db_url: str) -> None:
+    """--auxiliary-words and --ambience make rows of those kinds; the list shows them apart."""
+    env = {**env, "WORDCROWD_DATABASE_URL": db_url}
+    created = run(env, "campaign", "create", "kws", "--keywords", "yes,no", "--auxiliary-words",
+                  "Bird, house", "--ambience")
+    assert created.exit_code == 0, created.output
+    assert created.output.strip() == ("created campaign kws (en; CC0-1.0, CC-BY-4.0): yes, no; "
+                                      "auxiliary words: bird, house; room ambience")
+    listed = run(env, "campaign", "list")
+    assert listed.output.splitlines()[1].split() == ["kws", "en", "CC0-1.0,CC-BY-4.0", "0", "yes,no",
+                                                     "bird,house", "yes", "kws"]
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT word, kind FROM keywords ORDER BY position")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("yes", "keyword"), ("no", "keyword"), ("bird", "auxiliary"),
+                                            ("house", "auxiliary"), ("_ambience_", "ambience")]
+    clash = run(env, "campaign", "create", "two", "--keywords", "yes", "--auxiliary-words", "yes")
+    assert failed_with(clash, "both a keyword and an auxiliary word"), clash.output
 
 
 def test_campaign_list_reads_and_never_migrates(env: dict[str, str], db_url: str) -> None:
