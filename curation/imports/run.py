@@ -20,12 +20,14 @@ from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobStore
 from collector.clips import store_clip
 from collector.errors import ApiError
-from collector.ingest import IngestedClip
-from collector.models import Campaign, Consent, Contributor
+from collector.ingest import AMBIENCE_IMPORT_MAX_SECONDS, IngestedClip, ambience_limits
+from collector.models import AMBIENCE_WORD, Campaign, Consent, Contributor
 from curation.imports.sources import Scan, SourceFile
 from curation.imports.store import ImportTerms, erased_speakers, held_originals, imported_speaker
 from curation.imports.worker import ingest_file
 
+# Speech Commands' background recordings last 60-95 s: kept whole, as the collector keeps room ambience
+AMBIENCE_IMPORT_LIMITS = ambience_limits(max_bytes=64 << 20, max_seconds=AMBIENCE_IMPORT_MAX_SECONDS)
 BATCH = 256  # files read, checked against the store and ingested together
 CHUNK = 8  # files a worker process ingests per round trip
 
@@ -82,9 +84,6 @@ def run_import(session: Session, store: BlobStore, campaign: Campaign, scan: Sca
     """Import a scanned source into the campaign under these terms; each clip commits on its own."""
     summary = ImportSummary(terms.source, rejected=Counter(scan.refused),
                             passed_over=Counter(scan.passed_over))
-    if scan.noise:
-        summary.notes.append(f"{len(scan.noise)} background noise file(s) not imported: the collector has "
-                             "no ambience ingest yet")
     importer = _Importer(session, store, campaign, scan, terms, summary)
     show = progress and sys.stderr.isatty()
     with ingest_mapper(workers) as mapper, tqdm(total=len(scan.files), desc=f"importing {terms.source}",
@@ -92,7 +91,8 @@ def run_import(session: Session, store: BlobStore, campaign: Campaign, scan: Sca
         files = iter(scan.files)
         while batch := list(islice(files, BATCH)):
             jobs = importer.to_ingest(batch)
-            results = mapper(ingest_file, [(data, item.path.name, limits) for item, data in jobs])
+            results = mapper(ingest_file, [(data, item.path.name, *importer.limits(item, limits))
+                                           for item, data in jobs])
             for (item, _data), result in zip(jobs, results, strict=True):
                 importer.keep(item, result)
             bar.update(len(batch))
@@ -110,6 +110,13 @@ class _Importer:
         self.erased = erased_speakers(session, terms.source, scan.speakers)
         self.speakers: dict[str, tuple[Contributor, Consent]] = {}
         session.commit()  # no read transaction held open while files are decoded
+
+    @staticmethod
+    def limits(item: SourceFile, word_limits: IngestLimits) -> tuple[IngestLimits, bool]:
+        """Return the ingest bounds of a file and whether it is room ambience (kept whole, up to minutes)."""
+        if item.word == AMBIENCE_WORD:
+            return AMBIENCE_IMPORT_LIMITS, True
+        return word_limits, False
 
     def to_ingest(self, batch: list[SourceFile]) -> list[tuple[SourceFile, bytes]]:
         """Read the batch's files; count and drop the unreadable, held and erased ones."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collector.audio import IngestLimits
-from collector.ingest import IngestedClip, IngestError, ingest
+from collector.ingest import IngestedClip, IngestError, ingest, ingest_ambience
 
 
-def ingest_file(job: tuple[bytes, str, IngestLimits]) -> IngestedClip | str:
-    """Ingest one file's bytes; return the clip or the reason code it was refused."""
-    data, name, limits = job
+def ingest_file(job: tuple[bytes, str, IngestLimits, bool]) -> IngestedClip | str:
+    """Ingest one file's bytes (a word, or room ambience kept whole); return the clip or why it failed."""
+    data, name, limits, ambience = job
     try:
-        return ingest(data, name, limits=limits)
+        return (ingest_ambience if ambience else ingest)(data, name, limits=limits)
     except IngestError as exc:
         return exc.code
