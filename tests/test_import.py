@@ -128,7 +128,7 @@ def test_speech_commands_import_is_idempotent_and_records_source_and_consent(sto
 
 
 def test_common_voice_import_maps_words_and_demographics(store, sources, db_url):
-    result = import_cv(store, sources["cv"])
+    result = import_cv(store, sources["cv"], "--workers", "2")  # decoded in worker processes
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "imported 5 clip(s) from common-voice by 4 speaker(s) (4 new)"
     passed = "passed over 2 file(s) not for this campaign: not_a_campaign_word 1, other_language 1"

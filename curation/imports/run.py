@@ -88,14 +88,17 @@ def run_import(session: Session, store: BlobStore, campaign: Campaign, scan: Sca
     show = progress and sys.stderr.isatty()
     with ingest_mapper(workers) as mapper, tqdm(total=len(scan.files), desc=f"importing {terms.source}",
                                                 unit="file", disable=not show, leave=False) as bar:
-        files = iter(scan.files)
+        files, pending = iter(scan.files), None
         while batch := list(islice(files, BATCH)):
             jobs = importer.to_ingest(batch)
             results = mapper(ingest_file, [(data, item.path.name, *importer.limits(item, limits))
                                            for item, data in jobs])
-            for (item, _data), result in zip(jobs, results, strict=True):
-                importer.keep(item, result)
-            bar.update(len(batch))
+            # the workers ingest this batch while the previous one is stored
+            if pending is not None:
+                importer.keep_all(*pending, bar)
+            pending = (jobs, results, len(batch))
+        if pending is not None:
+            importer.keep_all(*pending, bar)
     return summary
 
 
@@ -135,6 +138,13 @@ class _Importer:
         self.session.commit()
         self.summary.held += sum(1 for _item, _data, sha in read if sha in held)
         return [(item, data) for item, data, sha in read if sha not in held]
+
+    def keep_all(self, jobs: list[tuple[SourceFile, bytes]], results: Iterator[IngestedClip | str],
+                 files: int, bar: tqdm) -> None:
+        """Store a batch's ingested files in order, then advance the progress bar by the batch's files."""
+        for (item, _data), result in zip(jobs, results, strict=True):
+            self.keep(item, result)
+        bar.update(files)
 
     def keep(self, item: SourceFile, result: IngestedClip | str) -> None:
         """Store one ingested file under its speaker, or count why it was refused."""
