@@ -214,6 +214,11 @@ def test_imported_clips_are_checked_and_released_with_source_and_licence(store, 
         ("cv-en-test", "CC0-1.0", "cat"), ("cv-en-test", "CC0-1.0", "no"), ("cv-en-test", "CC0-1.0", "yes"),
         ("speech-commands", "CC-BY-4.0", "no"), ("speech-commands", "CC-BY-4.0", "yes")]
     assert len(rows) == 2 * SC_SPEAKERS + 5
+    # every source speaker is one release speaker, in one split: splits stay speaker-disjoint
+    splits: dict[str, set[str]] = {}
+    for row in rows:
+        splits.setdefault(row["speaker_id"], set()).add(row["split"])
+    assert len(splits) == SC_SPEAKERS + 4 and all(len(split) == 1 for split in splits.values())
     assert (out / "LICENSES" / "CC-BY-4.0.txt").is_file() and (out / "LICENSES" / "CC0-1.0.txt").is_file()
     with session_scope(db_url) as session:
         assert session.scalar(select(Consent.terms_url).where(Consent.source == "cv-en-test").limit(1)) == \
