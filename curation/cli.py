@@ -25,9 +25,11 @@ def _split_licenses(values: tuple[str, ...]) -> list[str]:
 @click.option("--license", "licenses", multiple=True, metavar="SPDX",
               help="Keep only clips under this licence (repeatable; default: all the campaign allows).")
 @click.option("--version", help='Release version (default: the next integer, "1", "2", …).')
+@click.option("--max-per-speaker", type=click.IntRange(min=1), metavar="N",
+              help="Keep at most N clips per speaker per word (chosen by a hash of each clip's id).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
 def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str, ...],
-            version: str | None, progress: bool) -> None:
+            version: str | None, max_per_speaker: int | None, progress: bool) -> None:
     """Write a release of campaign SLUG in the Speech Commands layout into OUT."""
     from botocore.exceptions import BotoCoreError, ClientError
     from sqlalchemy.exc import SQLAlchemyError
@@ -51,6 +53,7 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
             summary = build_release(
                 session, store, campaign, out_dir, validated_only=validated_only,
                 licenses=_split_licenses(licenses), version=version, progress=progress,
+                max_per_speaker=max_per_speaker,
             )
     except (ReleaseError, SchemaNotCurrent, ValueError, MissingKey) as exc:
         raise click.ClickException(str(exc)) from None
@@ -69,7 +72,8 @@ def release(slug: str, out_dir: Path, validated_only: bool, licenses: tuple[str,
         click.echo(f"skipped {len(summary.skipped)} clip(s) deleted while the release ran: "
                    f"{', '.join(summary.skipped)}", err=True)
     click.echo(f"release {summary.version} of {slug}: {summary.clip_count} clips from "
-               f"{summary.speaker_count} speakers in {summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")
+               f"{summary.speaker_count} speakers and {summary.noise_files} background noise files in "
+               f"{summary.out_dir} (SHA256SUMS {summary.checksum[:12]}…)")
 
 
 @curate.command()

@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import tempfile
+import wave
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,13 +22,17 @@ from tqdm import tqdm
 
 from collector.blobs import BlobNotFound, BlobStore
 from collector.clips import LIVE, live_clip_ids
-from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Release, ReleaseClip
+from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Keyword, Release, ReleaseClip
 from collector.privacy import pseudonym_key, speaker_id
 from collector.text import escape_unsafe
 from collector.votes import STATUS, clip_status
+from curation.croissant import write_croissant
 from curation.datasheet import attribution_markdown, datasheet_markdown
+from curation.noise import GeneratedNoise, generated_noise
+from curation.release_balance import balance_figures, report_clip
 from curation.release_format import (
     ATTRIBUTION,
+    BACKGROUND_NOISE_DIR,
     DATASHEET,
     DELETIONS,
     LICENSES_DIR,
@@ -35,19 +40,23 @@ from curation.release_format import (
     ReleasedClip,
     ReleaseError,
     clip_path,
+    noise_path,
     split_counts,
     which_set,
+    write_background_tsv,
     write_checksums,
     write_clips_tsv,
     write_release_json,
     write_split_lists,
 )
-from curation.splits import split_warnings
+from curation.selection import WORD_KINDS, cap_per_speaker
+from curation.splits import clip_filename, split_warnings
 from licenses import UnknownLicense, get_license
 
 # Common Voice publishes age and gender only for values at least this many speakers share; accent is free
 # text, so a rare accent could single a speaker out just as well and is suppressed by the same rule.
 MIN_SPEAKERS_PER_VALUE = 5
+GENERATED_LICENSE = "CC0-1.0"  # generated white and pink noise: wordcrowd's own, given to the public domain
 SUPPRESSED_FIELDS = ("age", "gender", "accent")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 # a release retries its record this many times when clips are deleted while it is written
@@ -67,6 +76,11 @@ class Entry:
     speaker: str
     split: str
     row: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_noise(self) -> bool:
+        """True for a recorded ambience file of `_background_noise_/`, False for a word clip."""
+        return self.keyword == BACKGROUND_NOISE_DIR
 
     @property
     def released(self) -> ReleasedClip:
@@ -89,6 +103,7 @@ class ReleaseSummary:
     checksum: str
     warnings: tuple[str, ...] = ()
     skipped: list[str] = field(default_factory=list)  # clip ids left out: deleted while the release ran
+    noise_files: int = 0  # files of _background_noise_/: recorded ambience and generated noise
 
 
 def build_release(
@@ -101,30 +116,34 @@ def build_release(
     licenses: Iterable[str] | None = None,
     version: str | None = None,
     progress: bool = True,
+    max_per_speaker: int | None = None,
 ) -> ReleaseSummary:
     """Write a complete release of a campaign into out_dir (atomically), record it in the store; commit."""
     out = Path(out_dir)
     _check_out_dir(out)
+    if max_per_speaker is not None and max_per_speaker < 1:
+        raise ReleaseError(f"--max-per-speaker must be at least 1, not {max_per_speaker}")
     allowed = allowed_licenses(campaign, licenses)
     version = choose_version(session, campaign, version)
-    clips = select_clips(session, campaign, allowed, validated_only)
-    entries = plan_entries(clips, campaign, pseudonym_key(session))
-    if not entries:
-        raise ReleaseError(f"campaign {campaign.slug!r} has no clips that can be released with these filters")
+    entries, capped = plan_release(session, campaign, allowed, validated_only, max_per_speaker)
     previous = latest_release(session, campaign)
     deletions = deleted_speakers(session, previous)
     created = datetime.now(UTC)
-    filters = {"validated_only": validated_only, "licenses": sorted(allowed)}
+    filters = {"validated_only": validated_only, "licenses": sorted(allowed),
+               "max_per_speaker": max_per_speaker}
     out.parent.mkdir(parents=True, exist_ok=True)
     # Everything is written beside OUT and renamed at the end, so a crash never leaves a half release.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
+        generated = write_generated_noise(tmp)
         skipped = dropping = copy_clips(session, store, entries, tmp, progress=progress)
+        entries, notes = drop_short_noise(entries, tmp, campaign)
         for _attempt in range(PUBLISH_ATTEMPTS):
             entries = drop_entries(entries, dropping, tmp, campaign)
-            if not entries:
+            if not any(not entry.is_noise for entry in entries):
                 raise ReleaseError(f"every clip of campaign {campaign.slug!r} was deleted while releasing")
-            meta = write_metadata(tmp, campaign, entries, version, created, deletions, filters, previous)
+            meta = write_metadata(tmp, campaign, entries, version, created, deletions, filters, previous,
+                                  extra={"capped": capped}, generated=generated, notes=notes)
             checksum = write_checksums(tmp)
             outcome = record_and_publish(session, campaign, entries, version, tmp, out, checksum, created)
             if isinstance(outcome, Release):
@@ -135,10 +154,24 @@ def build_release(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReleaseSummary(out, version, outcome.id, len(entries), meta["speakers"], meta["counts"],
+    return ReleaseSummary(out, version, outcome.id, meta["clips"], meta["speakers"], meta["counts"],
                           [lic["spdx"] for lic in meta["licenses"]], len(deletions), checksum,
                           warnings=tuple(meta["warnings"]),
-                          skipped=sorted(entry.clip.public_id for entry in skipped))
+                          skipped=sorted(entry.clip.public_id for entry in skipped),
+                          noise_files=meta["background_noise"]["files"])
+
+
+def plan_release(session: Session, campaign: Campaign, allowed: set[str], validated_only: bool,
+                 max_per_speaker: int | None) -> tuple[list[Entry], dict[str, int]]:
+    """Choose and name a release's word clips (capped per speaker) and ambience; return them and the cap's
+    left-out clips per word."""
+    clips, capped = cap_per_speaker(select_clips(session, campaign, allowed, validated_only), max_per_speaker)
+    key = pseudonym_key(session)
+    entries = plan_entries(clips, campaign, key)
+    if not entries:
+        raise ReleaseError(f"campaign {campaign.slug!r} has no clips that can be released with these filters")
+    ambience = select_clips(session, campaign, allowed, validated_only, kinds=("ambience",))
+    return entries + plan_noise_entries(ambience, key), capped
 
 
 def record_and_publish(session: Session, campaign: Campaign, entries: list[Entry], version: str, tmp: Path,
@@ -147,7 +180,8 @@ def record_and_publish(session: Session, campaign: Campaign, entries: list[Entry
     # The Release row is written first: on SQLite that takes the write lock, and on PostgreSQL the
     # clips are share-locked, so no deletion starts between this check and the commit.
     release = Release(campaign_id=campaign.id, version=version, path=str(out.resolve()),
-                      clip_count=len(entries), checksum=checksum, created_at=created)
+                      clip_count=sum(not entry.is_noise for entry in entries), checksum=checksum,
+                      created_at=created)
     session.add(release)
     session.flush()
     live = live_clip_ids(session, [entry.clip.id for entry in entries], lock=True)
@@ -178,7 +212,7 @@ def drop_entries(entries: list[Entry], dropped: Sequence[Entry], root: Path,
     ids = {entry.clip.id for entry in dropped}
     for entry in dropped:
         (root / entry.path).unlink(missing_ok=True)
-        if not any((root / entry.keyword).iterdir()):
+        if not entry.is_noise and not any((root / entry.keyword).iterdir()):
             (root / entry.keyword).rmdir()
     kept = [entry for entry in entries if entry.clip.id not in ids]
     fill_rows(kept, campaign)
@@ -248,17 +282,21 @@ def choose_version(session: Session, campaign: Campaign, version: str | None) ->
 
 
 def select_clips(
-    session: Session, campaign: Campaign, licenses: set[str], validated_only: bool
+    session: Session, campaign: Campaign, licenses: set[str], validated_only: bool,
+    kinds: Sequence[str] = WORD_KINDS,
 ) -> list[Clip]:
-    """Return the releasable clips in a stable order: consent not withdrawn, licence allowed, not rejected."""
+    """Return the releasable clips of these keyword kinds in a stable order: consent in force, licence
+    allowed, passed review (not invalidated nor curator-rejected; validated or approved if validated_only)."""
     # the status as it stands: a curator's decision overrides the votes (DESIGN §6)
     judged = STATUS == "validated" if validated_only else STATUS != "invalidated"
     query = (
         select(Clip)
+        .join(Keyword, Clip.keyword_id == Keyword.id)
         .join(Consent, Clip.consent_id == Consent.id)
         .join(Contributor, Clip.contributor_id == Contributor.id)
         .where(
             Clip.campaign_id == campaign.id,
+            Keyword.kind.in_(list(kinds)),
             LIVE,
             Consent.withdrawn_at.is_(None),
             Contributor.erased_at.is_(None),
@@ -286,22 +324,89 @@ def plan_entries(clips: Sequence[Clip], campaign: Campaign, key: str) -> list[En
     return sorted(entries, key=lambda e: e.path)
 
 
+def plan_noise_entries(clips: Sequence[Clip], key: str) -> list[Entry]:
+    """Name every ambience recording `_background_noise_/<speaker>_ambience_<n>.wav`, n per speaker."""
+    counters: Counter[str] = Counter()
+    entries = []
+    for clip in clips:
+        speaker = speaker_id(key, clip.contributor.public_id)
+        entry = Entry(clip, noise_path(speaker, counters[speaker]), BACKGROUND_NOISE_DIR, speaker,
+                      which_set(clip_filename(speaker, 0)))
+        counters[speaker] += 1
+        entry.row = noise_row(entry)
+        entries.append(entry)
+    return sorted(entries, key=lambda e: e.path)
+
+
+def noise_row(entry: Entry) -> dict[str, str]:
+    """Return background_noise.tsv's row of a recorded ambience file: no demographics (room sound)."""
+    row = clip_row(entry, None)
+    row.update(age="", gender="", accent="")
+    return row
+
+
+def generated_row(noise: GeneratedNoise) -> dict[str, str]:
+    """Return background_noise.tsv's row of a generated noise file: no speaker, licence CC0-1.0."""
+    # the columns not named here are written empty
+    return {"path": f"{BACKGROUND_NOISE_DIR}/{noise.name}", "keyword": BACKGROUND_NOISE_DIR, "speaker_id": "",
+            "license": GENERATED_LICENSE, "duration_ms": str(noise.duration_ms),
+            "rms_dbfs": f"{noise.rms_dbfs:.1f}", "sha256": noise.sha256, "source": "generated"}
+
+
+def drop_short_noise(entries: list[Entry], root: Path, campaign: Campaign) -> tuple[list[Entry], list[str]]:
+    """Leave out copied ambience not longer than 1 s; return the entries left and a warning naming them."""
+    short = too_short_noise(entries, root)
+    if not short:
+        return entries, []
+    ids = ", ".join(entry.clip.public_id for entry in short)
+    return drop_entries(entries, short, root, campaign), [
+        f"left out {len(short)} ambience recording(s) not longer than 1 s of 16 kHz mono audio ({ids})"]
+
+
+def too_short_noise(entries: Sequence[Entry], root: Path) -> list[Entry]:
+    """Return the copied ambience entries that are not 16 kHz mono WAV longer than 1 s (TF needs > 1 s)."""
+    short = []
+    for entry in entries:
+        if entry.is_noise and (root / entry.path).is_file():
+            try:
+                with wave.open(str(root / entry.path)) as audio:
+                    usable = (audio.getframerate(), audio.getnchannels()) == (16000, 1) \
+                        and audio.getnframes() > 16000
+            except (wave.Error, EOFError):
+                usable = False
+            if not usable:
+                short.append(entry)
+    return short
+
+
+def write_generated_noise(root: Path) -> list[GeneratedNoise]:
+    """Write white_noise.wav and pink_noise.wav into `_background_noise_/`; return what was written."""
+    folder = root / BACKGROUND_NOISE_DIR
+    folder.mkdir(exist_ok=True)
+    noises = generated_noise()
+    for noise in noises:
+        (folder / noise.name).write_bytes(noise.wav)
+    return noises
+
+
 def fill_rows(entries: Sequence[Entry], campaign: Campaign) -> None:
     """Set every entry's clips.tsv row, then blank the demographic values too few speakers carry."""
-    for entry in entries:
+    words = [entry for entry in entries if not entry.is_noise]
+    for entry in words:
         entry.row = clip_row(entry, campaign)
-    suppress_small_cells(entries)
+    suppress_small_cells(words)
 
 
-def clip_row(entry: Entry, campaign: Campaign) -> dict[str, str]:
+def clip_row(entry: Entry, campaign: Campaign | None) -> dict[str, str]:
     """Return the clips.tsv row of one clip; demographics only where its consent opted in."""
     clip = entry.clip
-    demographics = clip.contributor.demographics if clip.consent.demographics_opt_in else None
+    opted_in = clip.consent.demographics_opt_in and campaign is not None
+    demographics = clip.contributor.demographics if opted_in else None
     return {
         "path": entry.path, "keyword": entry.keyword, "speaker_id": entry.speaker, "split": entry.split,
         "license": clip.consent.license, "consent_version": clip.consent.consent_version,
         "age": _field(demographics, "age"), "gender": _field(demographics, "gender"),
-        "accent": _field(demographics, "accent"), "language": campaign.language,
+        "accent": _field(demographics, "accent"), "language": campaign.language if campaign else "",
         "up_votes": str(clip.up_votes), "down_votes": str(clip.down_votes),
         "status": clip_status(clip),
         "duration_ms": str(clip.duration_ms), "snr_db": f"{clip.snr_db:.1f}",
@@ -367,12 +472,20 @@ def write_metadata(
     filters: dict[str, Any],
     previous: Release | None,
     extra: dict[str, Any] | None = None,
+    generated: Sequence[GeneratedNoise] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Write split lists, clips.tsv, release.json (with any extra fields), licences, deletions, datasheet."""
-    write_split_lists(root, (e.released for e in entries))
-    write_clips_tsv(root, (e.row for e in entries))
-    meta = write_release_json(root, release_metadata(campaign, entries, version, created, filters, previous),
-                              extra)
+    """Write split lists, clips.tsv, background_noise.tsv, release.json (with any extra fields), licences,
+    deletions, datasheet and croissant.json."""
+    words = [e for e in entries if not e.is_noise]
+    noise_rows = [e.row for e in entries if e.is_noise] + [generated_row(noise) for noise in generated]
+    noise_rows.sort(key=lambda row: row["path"])
+    write_split_lists(root, (e.released for e in words))
+    write_clips_tsv(root, (e.row for e in words))
+    write_background_tsv(root, noise_rows)
+    document = release_metadata(campaign, words, version, created, filters, previous, noise_rows)
+    document["warnings"] += notes
+    meta = write_release_json(root, document, extra)
     used = [get_license(lic["spdx"]) for lic in meta["licenses"]]
     (root / LICENSES_DIR).mkdir()
     for lic in used:
@@ -381,8 +494,11 @@ def write_metadata(
     if credited:
         (root / ATTRIBUTION).write_text(attribution_markdown(campaign, version, credited), "utf-8")
     (root / DELETIONS).write_text("".join(f"{s}\n" for s in deletions), "utf-8")
-    rows = [e.row for e in entries]
-    (root / DATASHEET).write_text(datasheet_markdown(meta, rows, len(deletions)), "utf-8")
+    rows = [e.row for e in words]
+    balance = balance_figures([report_clip(e.clip, e.speaker, e.split, e.row["status"]) for e in words],
+                              [*meta["keywords"], *meta["auxiliary_words"]])
+    (root / DATASHEET).write_text(datasheet_markdown(meta, rows, len(deletions), balance), "utf-8")
+    write_croissant(root, meta)
     return meta
 
 
@@ -393,12 +509,15 @@ def release_metadata(
     created: datetime,
     filters: dict[str, Any],
     previous: Release | None,
+    noise_rows: Sequence[dict[str, str]] = (),
 ) -> dict[str, Any]:
-    """Return release.json's content but its format version: campaign, version, counts, licences, warnings."""
+    """Return release.json's content but its format version: campaign, version, counts, licences, words,
+    background noise, warnings (entries: the word clips)."""
     by_keyword_split: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in entries:
         by_keyword_split[entry.keyword][entry.split] += 1
-    licences = sorted({e.row["license"] for e in entries})
+    licences = sorted({e.row["license"] for e in entries} | {row["license"] for row in noise_rows})
+    released = {entry.keyword for entry in entries}
     return {
         "campaign": {"slug": campaign.slug, "title": campaign.title, "language": campaign.language},
         "version": version,
@@ -413,9 +532,31 @@ def release_metadata(
             "consent_versions": dict(sorted(Counter(e.row["consent_version"] for e in entries).items())),
         },
         "keyword_splits": {k: {s: c[s] for s in SPLITS} for k, c in sorted(by_keyword_split.items())},
+        "keywords": _words_of_kind(campaign, "keyword", released),
+        "auxiliary_words": _words_of_kind(campaign, "auxiliary", released),
+        "background_noise": noise_summary(noise_rows),
         "licenses": [{"spdx": s, "name": get_license(s).name, "url": get_license(s).url} for s in licences],
         "filters": filters,
         "warnings": split_warnings((e.speaker, e.split) for e in entries),
+    }
+
+
+def _words_of_kind(campaign: Campaign, kind: str, released: set[str]) -> list[str]:
+    """The campaign's words of one kind that the release holds clips of, in the campaign's order."""
+    return [word.word for word in campaign.keywords if word.kind == kind and word.word in released]
+
+
+def noise_summary(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """release.json's `background_noise`: files, recorded and generated ones, seconds, speakers, licences."""
+    recorded = [row for row in rows if row["source"] != "generated"]
+    return {
+        "directory": BACKGROUND_NOISE_DIR,
+        "files": len(rows),
+        "recorded": len(recorded),
+        "generated": [row["path"].split("/", 1)[1] for row in rows if row["source"] == "generated"],
+        "recorded_seconds": round(sum(int(row["duration_ms"]) for row in recorded) / 1000, 1),
+        "speakers": len({row["speaker_id"] for row in recorded}),
+        "licenses": dict(sorted(Counter(row["license"] for row in rows).items())),
     }
 
 

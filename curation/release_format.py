@@ -19,6 +19,10 @@ from curation.format_version import FORMAT_VERSION_KEY, check_format_version
 from curation.splits import SPLITS, clip_filename, which_set
 
 FORMAT_VERSION = 1  # integer major version of the release directory; additions keep it, changes bump it
+# minor version: counts additions within the major (1: background noise listing, keywords and auxiliary
+# words in release.json, the per-speaker cap, croissant.json); readers must not require it
+FORMAT_MINOR = 1
+FORMAT_MINOR_KEY = "format_minor"
 READABLE_VERSIONS = (1,)
 # release.json written before format versions were integers said "1": the same format, read as 1
 _LEGACY_VERSIONS = {"1": 1}
@@ -30,7 +34,9 @@ LICENSES_DIR = "LICENSES"
 ATTRIBUTION = "ATTRIBUTION.md"
 DELETIONS = "deletions.txt"
 DATASHEET = "datasheet.md"
+CROISSANT = "croissant.json"
 BACKGROUND_NOISE_DIR = "_background_noise_"
+BACKGROUND_TSV = "background_noise.tsv"  # one row per file of _background_noise_, clips.tsv's columns
 LIST_FILES = {"validation": "validation_list.txt", "testing": "testing_list.txt"}
 TSV_COLUMNS = (
     "path", "keyword", "speaker_id", "split", "license", "consent_version", "age", "gender", "accent",
@@ -41,11 +47,13 @@ TSV_COLUMNS = (
 _WORD_FOLDER = re.compile(r"^[^/\\\x00._][^/\\\x00]*$")
 
 __all__ = [
-    "ATTRIBUTION", "BACKGROUND_NOISE_DIR", "CHECKSUMS", "CLIPS_TSV", "DATASHEET", "DELETIONS",
-    "FORMAT_VERSION", "LICENSES_DIR", "LIST_FILES", "READABLE_VERSIONS", "RELEASE_JSON", "ReleaseDir",
-    "ReleaseError", "ReleasedClip", "SPLITS", "TSV_COLUMNS", "check_word", "clip_path", "read_clips_tsv",
-    "read_release", "read_release_json", "read_split_lists", "split_counts", "which_set", "write_checksums",
-    "write_clips_tsv", "write_release_json", "write_split_lists",
+    "ATTRIBUTION", "BACKGROUND_NOISE_DIR", "BACKGROUND_TSV", "CHECKSUMS", "CLIPS_TSV", "CROISSANT",
+    "DATASHEET", "DELETIONS", "FORMAT_MINOR", "FORMAT_VERSION", "LICENSES_DIR", "LIST_FILES",
+    "READABLE_VERSIONS", "RELEASE_JSON", "ReleaseDir", "ReleaseError", "ReleasedClip", "SPLITS",
+    "TSV_COLUMNS",
+    "check_word", "clip_path", "noise_path", "read_background_tsv", "read_clips_tsv", "read_release",
+    "read_release_json", "read_split_lists", "split_counts", "which_set", "write_background_tsv",
+    "write_checksums", "write_clips_tsv", "write_release_json", "write_split_lists",
 ]
 
 
@@ -71,6 +79,8 @@ class ReleaseDir:
     clips: tuple[ReleasedClip, ...]
     words: tuple[str, ...]
     noise_files: tuple[Path, ...]
+    keywords: tuple[str, ...] = ()  # the words a model learns by default; the others are `_unknown_`
+    auxiliary_words: tuple[str, ...] = ()  # non-keyword words collected to be `_unknown_`
 
     @property
     def checksum(self) -> str | None:
@@ -91,6 +101,11 @@ def clip_path(word: str, speaker: str, index: int) -> str:
     return f"{check_word(word)}/{clip_filename(speaker, index)}"
 
 
+def noise_path(speaker: str, index: int) -> str:
+    """Return a recorded ambience file's path: `_background_noise_/<speaker>_ambience_<index>.wav`."""
+    return f"{BACKGROUND_NOISE_DIR}/{speaker}_ambience_{index}.wav"
+
+
 # --- writing ---------------------------------------------------------------------------------------------
 
 def write_release_json(
@@ -100,21 +115,26 @@ def write_release_json(
     if document.get(FORMAT_VERSION_KEY, FORMAT_VERSION) != FORMAT_VERSION:
         raise ValueError("release.json is written in FORMAT_VERSION only")
     extra = dict(extra or {})
-    clash = sorted(set(extra) & {FORMAT_VERSION_KEY, *document})
+    clash = sorted(set(extra) & {FORMAT_VERSION_KEY, FORMAT_MINOR_KEY, *document})
     if clash:
         raise ValueError(f"release.json extra field {clash[0]!r} would replace a field of the format")
-    written = {FORMAT_VERSION_KEY: FORMAT_VERSION, **document, **extra}
+    written = {FORMAT_VERSION_KEY: FORMAT_VERSION, FORMAT_MINOR_KEY: FORMAT_MINOR, **document, **extra}
     text = json.dumps(written, indent=2, ensure_ascii=False) + "\n"
     (root / RELEASE_JSON).write_text(text, "utf-8")
     return written
 
 
-def write_clips_tsv(root: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write clips.tsv: a header of TSV_COLUMNS in order, then one row per clip."""
-    with (root / CLIPS_TSV).open("w", encoding="utf-8", newline="") as handle:
+def write_clips_tsv(root: Path, rows: Iterable[Mapping[str, Any]], name: str = CLIPS_TSV) -> None:
+    """Write clips.tsv (or background_noise.tsv): a header of TSV_COLUMNS in order, then one row per file."""
+    with (root / name).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, TSV_COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_background_tsv(root: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write background_noise.tsv: clips.tsv's columns, one row per file of `_background_noise_/`."""
+    write_clips_tsv(root, rows, BACKGROUND_TSV)
 
 
 def write_split_lists(root: Path, clips: Iterable[ReleasedClip]) -> None:
@@ -161,7 +181,20 @@ def read_release(root: Path | str) -> ReleaseDir:
     listed = read_split_lists(root, set(paths))
     clips = tuple(ReleasedClip(path, path.split("/")[0], _split_of(path, listed)) for path in paths)
     noise = tuple(sorted((root / BACKGROUND_NOISE_DIR).glob("*.wav")))
-    return ReleaseDir(root, info, clips, tuple(sorted({clip.word for clip in clips})), noise)
+    words = tuple(sorted({clip.word for clip in clips}))
+    auxiliary = _listed_words(info, "auxiliary_words", words) or ()
+    keywords = _listed_words(info, "keywords", words)
+    if keywords is None:  # a release without the list: every word but the auxiliary ones
+        keywords = tuple(word for word in words if word not in auxiliary)
+    return ReleaseDir(root, info, clips, words, noise, keywords, auxiliary)
+
+
+def _listed_words(info: Mapping[str, Any], name: str, words: Sequence[str]) -> tuple[str, ...] | None:
+    """The words release.json lists under `name` that the release holds clips of (None: no such list)."""
+    listed = info.get(name)
+    if not isinstance(listed, list):
+        return None
+    return tuple(word for word in words if word in {str(item) for item in listed})
 
 
 def read_release_json(root: Path) -> dict[str, Any]:
@@ -182,9 +215,16 @@ def read_release_json(root: Path) -> dict[str, Any]:
     return info
 
 
-def read_clips_tsv(root: Path) -> list[dict[str, str]]:
+def read_background_tsv(root: Path) -> list[dict[str, str]]:
+    """Read background_noise.tsv (one dict per noise file); [] for a release written before it existed."""
+    if not (root / BACKGROUND_TSV).is_file():
+        return []
+    return read_clips_tsv(root, BACKGROUND_TSV)
+
+
+def read_clips_tsv(root: Path, name: str = CLIPS_TSV) -> list[dict[str, str]]:
     """Read clips.tsv as one dict per clip; refuse a file whose header lacks a column of TSV_COLUMNS."""
-    path = root / CLIPS_TSV
+    path = root / name
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle, delimiter="\t")
@@ -193,7 +233,7 @@ def read_clips_tsv(root: Path) -> list[dict[str, str]]:
                 raise ReleaseError(f"{path} lacks the column {missing[0]!r}")
             return list(reader)
     except FileNotFoundError:
-        raise ReleaseError(f"{root} is not a complete release: {CLIPS_TSV} is missing") from None
+        raise ReleaseError(f"{root} is not a complete release: {name} is missing") from None
     except (UnicodeDecodeError, csv.Error) as error:
         raise ReleaseError(f"{path} is not a readable TSV file: {error}") from None
 

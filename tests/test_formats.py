@@ -103,7 +103,8 @@ def test_release_json_is_written_with_an_integer_version_and_extra_fields(tmp_pa
     warnings = ["the testing split is empty"]
     written = write_release_json(tmp_path, {"version": "3"}, {"warnings": warnings})
     on_disk = json.loads((tmp_path / "release.json").read_text())
-    assert on_disk == written == {"format_version": 1, "version": "3", "warnings": warnings}
+    expected = {"format_version": 1, "format_minor": 1, "version": "3", "warnings": warnings}
+    assert on_disk == written == expected
     assert read_release_json(tmp_path) == on_disk
     with pytest.raises(ValueError, match="'version' would replace"):
         write_release_json(tmp_path, {"version": "3"}, {"version": "4"})

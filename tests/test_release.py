@@ -180,7 +180,7 @@ def test_release_holds_the_right_clips_in_the_speech_commands_layout(world, tmp_
     out = tmp_path / "release"
     summary = release(world["db_url"], world["store"], out)
     assert summary.version == "1" and summary.clip_count == RELEASED and summary.speaker_count == 10
-    wavs = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.wav"))
+    wavs = sorted(p.relative_to(out).as_posix() for p in out.glob("[!_]*/*.wav"))
     assert len(wavs) == RELEASED
     assert {f"yes/{sid(world, 'p0')}_nohash_0.wav", f"yes/{sid(world, 'p0')}_nohash_1.wav"} <= set(wavs)
     assert not any(sid(world, "p7") in w for w in wavs)  # withdrawn consent
@@ -264,7 +264,9 @@ def test_release_documents_licences_deletions_checksums_and_lineage(world, tmp_p
         assert row.checksum == summary.checksum
         assert row.checksum == hashlib.sha256((out / "SHA256SUMS").read_bytes()).hexdigest()
         lineage = session.execute(select(ReleaseClip.path, Clip.canonical_key).join(Clip)).all()
-    assert sorted(path for path, _ in lineage) == [f for f in listed if f.endswith(".wav")]
+    generated = {"_background_noise_/white_noise.wav", "_background_noise_/pink_noise.wav"}
+    wavs = [f for f in listed if f.endswith(".wav") and f not in generated]
+    assert sorted(path for path, _ in lineage) == wavs
     for path, key in lineage:
         assert (out / path).read_bytes() == world["blobs"][key]
 
@@ -478,7 +480,7 @@ def test_a_clip_deleted_while_the_release_runs_is_skipped_and_reported(world, tm
     out = tmp_path / "release"
     summary = release(db_url, StoreWithHook(store, delete_one), out)
     assert summary.skipped == [deleted["id"]] and summary.clip_count == RELEASED - 1
-    assert len(list(out.glob("*/*.wav"))) == RELEASED - 1 == len(read_tsv(out / "clips.tsv")[1])
+    assert len(list(out.glob("[!_]*/*.wav"))) == RELEASED - 1 == len(read_tsv(out / "clips.tsv")[1])
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, check=True)
     assert deleted["key"] not in released_keys(db_url) and len(released_keys(db_url)) == RELEASED - 1
 

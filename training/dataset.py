@@ -53,8 +53,9 @@ def licence_counts(release: ReleaseDir) -> dict[str, int]:
 
 
 def choose_labels(release: ReleaseDir, keywords: Sequence[str] | None = None) -> list[str]:
-    """Model output order: _silence_, _unknown_, then the chosen keywords (all words by default)."""
-    chosen = list(keywords) if keywords else list(release.words)
+    """Model output order: _silence_, _unknown_, then the chosen keywords (the release's keywords by default:
+    its auxiliary words, like any word not chosen, are `_unknown_`)."""
+    chosen = list(keywords) if keywords else list(release.keywords or release.words)
     unknown = [word for word in chosen if word not in release.words]
     if unknown:
         raise ReleaseError(f"keyword {unknown[0]!r} is not in the release "
