@@ -162,3 +162,5 @@ def import_(src: Path, fmt: str, slug: str, spdx: str, source_name: str | None, 
         workers=workers, progress=progress))
     for line in summary.lines():
         click.echo(line)
+    if summary.imported:
+        click.echo(f"next: `wordcrowd curate check {slug}` runs the batch checks over them with the rest")

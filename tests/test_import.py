@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
+from collector.blobs import open_blob_store
 from collector.campaigns import create_campaign
 from collector.db import session_scope
 from collector.migrate import upgrade
@@ -25,6 +27,8 @@ from wordcrowd.cli import main
 
 SC_WORDS = ("yes", "no", "cat", "stop")  # "stop" is no word of the campaign: passed over
 SC_SPEAKERS = 4
+NOISE_SECONDS = (12.0, 70.0, 4.0)  # room sound is kept whole up to minutes; 4 s is too short for ambience
+SC_CLIPS = 3 * SC_SPEAKERS + 2  # yes, no, cat by every speaker, and two noise files
 # a .wav that is not audio and one cut short after its header: rejected, reported, not fatal
 NOT_AUDIO, TRUNCATED = "0badf11e_nohash_0.wav", "5badf11e_nohash_0.wav"
 CV_ROWS = (
@@ -42,7 +46,7 @@ CV_ROWS = (
 def sources(tmp_path_factory) -> dict[str, Path]:
     """A Speech Commands folder (with a broken file and background noise) and a Common Voice folder."""
     root = tmp_path_factory.mktemp("sources")
-    sc = write_speech_commands(root / "sc", SC_WORDS, SC_SPEAKERS, noise_seconds=[12.0])
+    sc = write_speech_commands(root / "sc", SC_WORDS, SC_SPEAKERS, noise_seconds=NOISE_SECONDS)
     (sc / "yes" / NOT_AUDIO).write_bytes(b"this is not audio at all" * 40)
     header = (sc / "no" / f"{sc_speaker(0)}_nohash_0.wav").read_bytes()[:44]
     (sc / "no" / TRUNCATED).write_bytes(header + bytes(10))
@@ -52,10 +56,10 @@ def sources(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def store(db_url: str, tmp_path: Path) -> dict[str, str]:
-    """A migrated store with campaign "kws" (keywords yes and no, auxiliary word cat) and the CLI's env."""
+    """A migrated store with campaign "kws" (keywords yes, no; auxiliary word cat; ambience) and CLI env."""
     upgrade(db_url)
     with session_scope(db_url) as session:
-        create_campaign(session, "kws", ["yes", "no"], auxiliary_words=["cat"],
+        create_campaign(session, "kws", ["yes", "no"], auxiliary_words=["cat"], ambience=True,
                         licenses=["CC0-1.0", "CC-BY-4.0"])
     return {"WORDCROWD_DATA_DIR": str(tmp_path), "WORDCROWD_DATABASE_URL": db_url,
             "WORDCROWD_STORAGE_URL": f"file://{tmp_path / 'blobs'}", "WORDCROWD_SECRET_KEY": SECRET}
@@ -87,18 +91,24 @@ def test_speech_commands_import_is_idempotent_and_records_source_and_consent(sto
     result = import_sc(store, sources["sc"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    n = SC_SPEAKERS
-    assert lines[0] == f"imported {3 * n} clip(s) from speech-commands by {n} speaker(s) ({n} new)"
-    assert sorted(lines[2].split(": ")[1].split(", ")) == ["undecodable 1", "unsupported_media_type 1"]
-    assert lines[2].startswith("rejected 2 file(s)")
+    n = SC_SPEAKERS  # and the source's room recordings, held under one speaker of their own
+    assert lines[0] == f"imported {SC_CLIPS} clip(s) from speech-commands by {n + 1} speaker(s) ({n + 1} new)"
+    assert lines[2].startswith("rejected 3 file(s): ")
+    assert sorted(lines[2].split(": ")[1].split(", ")) == ["too_short 1", "undecodable 1",
+                                                           "unsupported_media_type 1"]
     assert f"passed over {n} file(s) not for this campaign: not_a_campaign_word {n}" in lines
-    assert counts(db_url) == (3 * SC_SPEAKERS, SC_SPEAKERS, SC_SPEAKERS)
+    assert counts(db_url) == (SC_CLIPS, n + 1, n + 1)
     with session_scope(db_url) as session:
         clips = session.scalars(select(Clip)).all()
         assert {clip.source for clip in clips} == {"speech-commands"}
-        kinds = dict(session.execute(select(Keyword.word, Keyword.kind)).all())
-        assert sorted((clip.keyword.word, kinds[clip.keyword.word]) for clip in clips)[::SC_SPEAKERS] == [
-            ("cat", "auxiliary"), ("no", "keyword"), ("yes", "keyword")]
+        assert Counter((clip.keyword.word, clip.keyword.kind) for clip in clips) == {
+            ("yes", "keyword"): n, ("no", "keyword"): n, ("cat", "auxiliary"): n,
+            ("_ambience_", "ambience"): 2}
+        ambience = sorted(clip.duration_ms for clip in clips if clip.keyword.kind == "ambience")
+        assert ambience == [12000, 70000]  # whole, not a 1 s window
+        blobs = open_blob_store(store["WORDCROWD_STORAGE_URL"])
+        longest = next(clip for clip in clips if clip.duration_ms == 70000)
+        assert len(blobs.get(longest.canonical_key)) == 44 + 70 * 16000 * 2
         consents = session.scalars(select(Consent)).all()
         assert {(c.kind, c.source, c.license, c.terms_url, c.consent_version, c.demographics_opt_in)
                 for c in consents} == {("imported", "speech-commands", "CC-BY-4.0",
@@ -113,12 +123,12 @@ def test_speech_commands_import_is_idempotent_and_records_source_and_consent(sto
     assert again.exit_code == 0, again.output
     assert again.stdout.splitlines()[:2] == [
         "imported 0 clip(s) from speech-commands by 0 speaker(s) (0 new)",
-        f"skipped {3 * SC_SPEAKERS} file(s) already imported"]
-    assert counts(db_url) == (3 * SC_SPEAKERS, SC_SPEAKERS, SC_SPEAKERS)
+        f"skipped {SC_CLIPS} file(s) already imported"]
+    assert counts(db_url) == (SC_CLIPS, n + 1, n + 1)
 
 
 def test_common_voice_import_maps_words_and_demographics(store, sources, db_url):
-    result = import_cv(store, sources["cv"])
+    result = import_cv(store, sources["cv"], "--workers", "2")  # decoded in worker processes
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "imported 5 clip(s) from common-voice by 4 speaker(s) (4 new)"
     passed = "passed over 2 file(s) not for this campaign: not_a_campaign_word 1, other_language 1"
@@ -152,26 +162,27 @@ def test_erasing_an_imported_speaker_removes_clips_and_blobs_and_keeps_them_out(
     assert import_sc(store, sources["sc"]).exit_code == 0
     blobs = tmp_path / "blobs"
     before = sorted(path for path in blobs.rglob("*") if path.is_file())
-    assert len(before) == 2 * 3 * SC_SPEAKERS  # canonical and original of every clip
+    assert len(before) == 2 * SC_CLIPS  # canonical and original of every clip
 
     result = run(store, "contributor", "erase", "--source", "speech-commands", "--speaker", sc_speaker(0))
     assert result.exit_code == 0, result.output
     with session_scope(db_url) as session:
-        assert session.scalar(select(func.count()).select_from(Clip)) == 3 * (SC_SPEAKERS - 1)
+        assert session.scalar(select(func.count()).select_from(Clip)) == SC_CLIPS - 3
         erased = session.scalars(select(Contributor).where(Contributor.erased_at.is_not(None))).one()
         key = pseudonym_key(session)
         assert session.scalar(select(Erasure.speaker_id)) == speaker_id(key, erased.public_id)
         assert all(c.withdrawn_at is not None for c in session.scalars(
             select(Consent).where(Consent.contributor_id == erased.id)))
-        other = session.scalars(select(Contributor).where(Contributor.erased_at.is_(None))).first()
+        other = session.scalars(select(Contributor).join(Clip, Clip.contributor_id == Contributor.id)
+                                .where(Contributor.erased_at.is_(None), Clip.keyword.has(word="yes"))).first()
         other_speaker = speaker_id(pseudonym_key(session), other.public_id)
     assert result.stdout == f"erased speaker {speaker_id_of(db_url, erased)}: 3 clip(s)\n"
     after = sorted(path for path in blobs.rglob("*") if path.is_file())
-    assert len(after) == 2 * 3 * (SC_SPEAKERS - 1) and set(after) < set(before)
+    assert len(after) == 2 * (SC_CLIPS - 3) and set(after) < set(before)
 
     again = import_sc(store, sources["sc"])  # an erased speaker is never imported again
     assert "skipped 3 file(s) of speakers erased since an earlier import" in again.stdout
-    assert counts(db_url)[0] == 3 * (SC_SPEAKERS - 1)
+    assert counts(db_url)[0] == SC_CLIPS - 3
 
     by_release_id = run(store, "contributor", "erase", "--speaker-id", other_speaker)
     assert by_release_id.exit_code == 0 and by_release_id.stdout.endswith(": 3 clip(s)\n")
@@ -203,6 +214,11 @@ def test_imported_clips_are_checked_and_released_with_source_and_licence(store, 
         ("cv-en-test", "CC0-1.0", "cat"), ("cv-en-test", "CC0-1.0", "no"), ("cv-en-test", "CC0-1.0", "yes"),
         ("speech-commands", "CC-BY-4.0", "no"), ("speech-commands", "CC-BY-4.0", "yes")]
     assert len(rows) == 2 * SC_SPEAKERS + 5
+    # every source speaker is one release speaker, in one split: splits stay speaker-disjoint
+    splits: dict[str, set[str]] = {}
+    for row in rows:
+        splits.setdefault(row["speaker_id"], set()).add(row["split"])
+    assert len(splits) == SC_SPEAKERS + 4 and all(len(split) == 1 for split in splits.values())
     assert (out / "LICENSES" / "CC-BY-4.0.txt").is_file() and (out / "LICENSES" / "CC0-1.0.txt").is_file()
     with session_scope(db_url) as session:
         assert session.scalar(select(Consent.terms_url).where(Consent.source == "cv-en-test").limit(1)) == \

@@ -154,11 +154,27 @@ def test_garbage_in_an_mp4_box_is_undecodable() -> None:
 
 @needs_ffmpeg
 def test_ffmpeg_is_stopped_by_its_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    mp3 = encode(speech_wav("yes"), tmp_path, "yes.mp3", "-c:a", "libmp3lame")
+    webm = encode(speech_wav("yes"), tmp_path, "yes.webm", "-c:a", "libopus")  # MP3 may not need ffmpeg
     monkeypatch.setattr(audio, "FFMPEG_TIMEOUT_S", 0.001)
-    error = rejected(mp3)
+    error = rejected(webm)
     assert_error(error, "undecodable", 422)
     assert "too long" in error.message
+
+
+@needs_ffmpeg
+@pytest.mark.skipif(not audio.SOUNDFILE_MP3, reason="this libsndfile does not read MP3")
+def test_mp3_decodes_in_process_as_ffmpeg_decodes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libsndfile's MP3 (no ffmpeg child) gives ffmpeg's clip, and a cut MP3 keeps what it holds."""
+    mp3 = encode(speech_wav("yes", 48000), tmp_path, "yes.mp3", "-c:a", "libmp3lame")
+    in_process = ingest(mp3, filename="yes.mp3")
+    assert ingest(mp3[: len(mp3) * 3 // 4], filename="yes.mp3").quality.duration_ms < \
+        in_process.quality.duration_ms
+    monkeypatch.setattr(audio, "SOUNDFILE_MP3", False)
+    by_ffmpeg = ingest(mp3, filename="yes.mp3")
+    assert in_process.quality.duration_ms == by_ffmpeg.quality.duration_ms
+    ours, theirs = (sf.read(io.BytesIO(clip.canonical_wav), dtype="int16")[0]
+                    for clip in (in_process, by_ffmpeg))
+    assert np.abs(ours.astype(int) - theirs).max() <= 1  # one least significant bit of rounding
 
 
 # --- duration, rate, samples --------------------------------------------------------------------------------

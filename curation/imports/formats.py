@@ -6,15 +6,14 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from collector.models import Campaign
+from collector.campaigns import SPOKEN_KINDS
+from collector.models import AMBIENCE_WORD, Campaign
 from curation.imports import common_voice, speech_commands
 from curation.imports.sources import Scan, SourceError, check_source_name, normalise_word
 from curation.imports.store import ImportTerms
 from licenses import UnknownLicense, get_license
 
 FORMATS = {speech_commands.FORMAT: speech_commands, common_voice.FORMAT: common_voice}
-# the kinds of campaign word an import may fill: keywords, and auxiliary words (the `_unknown_` class)
-WORD_KINDS = ("keyword", "auxiliary")
 TERMS_URL = re.compile(r"https?://\S{1,490}")
 
 
@@ -26,15 +25,16 @@ def check_format(name: str) -> str:
 
 
 def import_words(campaign: Campaign, chosen: Sequence[str] | None) -> set[str]:
-    """Return the campaign words to import: its keywords and auxiliary words, or the chosen subset of them."""
-    words = {keyword.word for keyword in campaign.keywords if keyword.kind in WORD_KINDS}
+    """Return the campaign words to import (keywords, auxiliary words, its ambience), or the chosen subset."""
+    words = {keyword.word for keyword in campaign.keywords
+             if keyword.kind in SPOKEN_KINDS or keyword.word == AMBIENCE_WORD}
     if not chosen:
         return words
-    subset = {normalise_word(word) for word in chosen}
+    subset = {word if word == AMBIENCE_WORD else normalise_word(word) for word in chosen}
     unknown = sorted(subset - words)
     if unknown:
-        raise SourceError(f"{', '.join(map(repr, unknown))} is not a keyword or auxiliary word of campaign "
-                          f"{campaign.slug!r} (it has {', '.join(sorted(words))})")
+        raise SourceError(f"{', '.join(map(repr, unknown))} is not a word (or the {AMBIENCE_WORD}) of "
+                          f"campaign {campaign.slug!r} (it has {', '.join(sorted(words))})")
     return subset
 
 

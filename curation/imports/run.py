@@ -20,11 +20,14 @@ from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobStore
 from collector.clips import store_clip
 from collector.errors import ApiError
-from collector.ingest import IngestedClip, IngestError, ingest
-from collector.models import Campaign, Consent, Contributor
+from collector.ingest import AMBIENCE_IMPORT_MAX_SECONDS, IngestedClip, ambience_limits
+from collector.models import AMBIENCE_WORD, Campaign, Consent, Contributor
 from curation.imports.sources import Scan, SourceFile
 from curation.imports.store import ImportTerms, erased_speakers, held_originals, imported_speaker
+from curation.imports.worker import ingest_file
 
+# Speech Commands' background recordings last 60-95 s: kept whole, as the collector keeps room ambience
+AMBIENCE_IMPORT_LIMITS = ambience_limits(max_bytes=64 << 20, max_seconds=AMBIENCE_IMPORT_MAX_SECONDS)
 BATCH = 256  # files read, checked against the store and ingested together
 CHUNK = 8  # files a worker process ingests per round trip
 
@@ -61,15 +64,6 @@ def _reasons(counts: Counter[str]) -> str:
     return ": " + ", ".join(f"{reason} {count}" for reason, count in counts.most_common()) if counts else ""
 
 
-def ingest_file(job: tuple[bytes, str, IngestLimits]) -> IngestedClip | str:
-    """Ingest one file's bytes; return the clip or the reason code it was refused (worker processes)."""
-    data, name, limits = job
-    try:
-        return ingest(data, name, limits=limits)
-    except IngestError as exc:
-        return exc.code
-
-
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 
@@ -90,20 +84,21 @@ def run_import(session: Session, store: BlobStore, campaign: Campaign, scan: Sca
     """Import a scanned source into the campaign under these terms; each clip commits on its own."""
     summary = ImportSummary(terms.source, rejected=Counter(scan.refused),
                             passed_over=Counter(scan.passed_over))
-    if scan.noise:
-        summary.notes.append(f"{len(scan.noise)} background noise file(s) not imported: the collector has "
-                             "no ambience ingest yet")
     importer = _Importer(session, store, campaign, scan, terms, summary)
     show = progress and sys.stderr.isatty()
     with ingest_mapper(workers) as mapper, tqdm(total=len(scan.files), desc=f"importing {terms.source}",
                                                 unit="file", disable=not show, leave=False) as bar:
-        files = iter(scan.files)
+        files, pending = iter(scan.files), None
         while batch := list(islice(files, BATCH)):
             jobs = importer.to_ingest(batch)
-            results = mapper(ingest_file, [(data, item.path.name, limits) for item, data in jobs])
-            for (item, _data), result in zip(jobs, results, strict=True):
-                importer.keep(item, result)
-            bar.update(len(batch))
+            results = mapper(ingest_file, [(data, item.path.name, *importer.limits(item, limits))
+                                           for item, data in jobs])
+            # the workers ingest this batch while the previous one is stored
+            if pending is not None:
+                importer.keep_all(*pending, bar)
+            pending = (jobs, results, len(batch))
+        if pending is not None:
+            importer.keep_all(*pending, bar)
     return summary
 
 
@@ -118,6 +113,13 @@ class _Importer:
         self.erased = erased_speakers(session, terms.source, scan.speakers)
         self.speakers: dict[str, tuple[Contributor, Consent]] = {}
         session.commit()  # no read transaction held open while files are decoded
+
+    @staticmethod
+    def limits(item: SourceFile, word_limits: IngestLimits) -> tuple[IngestLimits, bool]:
+        """Return the ingest bounds of a file and whether it is room ambience (kept whole, up to minutes)."""
+        if item.word == AMBIENCE_WORD:
+            return AMBIENCE_IMPORT_LIMITS, True
+        return word_limits, False
 
     def to_ingest(self, batch: list[SourceFile]) -> list[tuple[SourceFile, bytes]]:
         """Read the batch's files; count and drop the unreadable, held and erased ones."""
@@ -136,6 +138,13 @@ class _Importer:
         self.session.commit()
         self.summary.held += sum(1 for _item, _data, sha in read if sha in held)
         return [(item, data) for item, data, sha in read if sha not in held]
+
+    def keep_all(self, jobs: list[tuple[SourceFile, bytes]], results: Iterator[IngestedClip | str],
+                 files: int, bar: tqdm) -> None:
+        """Store a batch's ingested files in order, then advance the progress bar by the batch's files."""
+        for (item, _data), result in zip(jobs, results, strict=True):
+            self.keep(item, result)
+        bar.update(files)
 
     def keep(self, item: SourceFile, result: IngestedClip | str) -> None:
         """Store one ingested file under its speaker, or count why it was refused."""

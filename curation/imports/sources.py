@@ -33,7 +33,6 @@ class Scan:
     files: list[SourceFile] = field(default_factory=list)
     # the source speaker's demographics in Common Voice codes (only sources that publish them)
     profiles: dict[str, dict[str, str | None]] = field(default_factory=dict)
-    noise: list[Path] = field(default_factory=list)  # long room-sound recordings (_background_noise_)
     passed_over: Counter[str] = field(default_factory=Counter)  # reason -> files not meant for the campaign
     refused: Counter[str] = field(default_factory=Counter)  # reason -> files that are broken as listed
 
