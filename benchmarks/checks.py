@@ -39,6 +39,7 @@ from curation.checks import CheckContext, run_checks  # noqa: E402
 from tests.defects import DEFECTS, Builder, Corpus, build  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
+AUXILIARY = ("bed", "tree")  # prompted like keywords; takes and wrong words land under them too
 # which checks count as finding each defect kind
 EXPECTED = {
     "silence": {"quality"}, "noise_only": {"quality"}, "clipping": {"quality"},
@@ -53,17 +54,17 @@ def populate(directory: Path, speakers: int, per_defect: int) -> tuple[str, str,
     url, storage = f"sqlite:///{directory / 'wordcrowd.db'}", f"file://{directory / 'blobs'}"
     truth = directory / "truth.json"
     if truth.exists():
-        return url, storage, Corpus(json.loads(truth.read_text())), 0.0
+        saved = json.loads(truth.read_text())
+        return url, storage, Corpus(saved["truth"], saved["words"]), 0.0
     upgrade(url)
     start = time.perf_counter()
     with session_scope(url) as session:
-        campaign = create_campaign(session, "bench", list(KEYWORDS), title="Bench", language="en",
-                                   licenses=["CC0-1.0"])
-        other = create_campaign(session, "other", list(KEYWORDS), title="Other", language="en",
-                                licenses=["CC0-1.0"])
-        corpus = build(Builder(session, open_blob_store(storage, None), campaign, other), KEYWORDS,
-                       speakers, per_defect, seed=7)
-    truth.write_text(json.dumps(corpus.truth))
+        campaign, other = (create_campaign(session, slug, list(KEYWORDS), title=slug.title(), language="en",
+                                           licenses=["CC0-1.0"], auxiliary_words=list(AUXILIARY),
+                                           ambience=True) for slug in ("bench", "other"))
+        corpus = build(Builder(session, open_blob_store(storage, None), campaign, other),
+                       KEYWORDS + AUXILIARY, speakers, per_defect, seed=7)
+    truth.write_text(json.dumps({"truth": corpus.truth, "words": corpus.words}))
     return url, storage, corpus, time.perf_counter() - start
 
 

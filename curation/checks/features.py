@@ -30,7 +30,7 @@ WORD_STEPS = 16
 # Frames within this of the loudest frame form the voiced span. At 35 dB, background noise 20–35 dB under
 # the speech joined the span and 15 of 20 noisy replays of clean takes ranked as outliers; at 25 dB, 3 of
 # 20 (clean takes flagged: 1.4 % → 2.1 %; wrong words found: 19 → 18 of 20; benchmarks/RESULTS.md).
-WORD_SPAN_DB = 25.0
+WORD_SPAN_DB = 20.0
 
 
 def mel_matrix(bands: int = MEL_BANDS) -> np.ndarray:

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from collector.models import Campaign
-from curation.checks import duplicates, labels, rules, words
+from curation.checks import ambience, duplicates, labels, rules, words
 from curation.checks.findings import replace_findings
 from curation.checks.records import (
     CHUNK_SIZE,
@@ -28,8 +28,9 @@ from curation.checks.records import (
 )
 from curation.checks.vectors import FeatureBlock, feature_chunk, stack
 
-CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, labels.CHECK)
-AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER})
+CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, ambience.CHECK,
+          labels.CHECK)
+AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, ambience.CHECK})
 
 
 @dataclass
@@ -130,6 +131,8 @@ def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], 
         run.findings.extend(duplicates.exact_duplicates(session, records))
     if blocks:
         block = stack(blocks)
+        if ambience.CHECK in chosen:
+            run.findings.extend(block.ambience_findings)
         if duplicates.NEAR in chosen:
             run.findings.extend(duplicates.near_duplicates(records, block, context))
         run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)

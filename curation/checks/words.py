@@ -23,9 +23,9 @@ TRIM_SHARE = 0.2  # the centroid is recomputed without this share of the clips f
 # A clip is a wrong word when, out of fold, another keyword is this many times likelier than its own label.
 # Tuned on a simulated crowd (benchmarks/checks_crowd.py): a centroid-distance rule flagged 24 % of clean
 # clips there; this one 3 % at wrong-word recall 0.55.
-WRONG_WORD_ODDS = 5.0
+WRONG_WORD_ODDS = 7.0
 WORD_FOLDS = 5
-WORD_C = 1.0  # the classifier's inverse regularisation strength
+WORD_C = 3.0  # the classifier's inverse regularisation strength
 WORD_TOL, WORD_MAX_ITER = 1e-3, 300  # the same flags as a tight fit, at a fifth of the time
 # An outlier: its distance to its keyword's centroid is this many robust standard deviations (MAD) above the
 # keyword's median distance.
