@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,15 @@ from collector.quality import Quality
 
 AMBIENCE = KEYWORD_KINDS[2]  # "ambience": room sound, judged by its own rules (curation/checks/ambience.py)
 CHUNK_SIZE = 512  # clips per unit of work handed to a worker
+
+
+Stage = Callable[[str], contextlib.AbstractContextManager]  # CheckRun.stage: accounts a step's time
+
+
+@contextlib.contextmanager
+def unmeasured(_name: str) -> Iterator[None]:
+    """A Stage that measures nothing."""
+    yield
 
 
 class CheckError(Exception):

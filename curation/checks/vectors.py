@@ -42,7 +42,7 @@ def feature_chunk(records: Sequence[ClipRecord], context: CheckContext) -> Featu
         audio[row, :len(samples)] = samples
     mels = np.concatenate([log_mel(audio[start:start + MEL_BATCH])
                            for start in range(0, len(audio), MEL_BATCH)]) if spoken else None
-    embeddings = np.array([word_embedding(mel) for mel in mels], dtype=np.float32) if spoken else None
+    embeddings = word_embedding(mels) if spoken else None
     prints, found = [], []
     for record in rooms:
         samples = load_audio(record, context)

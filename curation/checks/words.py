@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curation.checks.records import ClipRecord, Finding
+from curation.checks.records import ClipRecord, Finding, Stage, unmeasured
 from curation.checks.vectors import FeatureBlock
 
 WRONG_WORD = "wrong_word"
@@ -52,19 +52,26 @@ def centroids(labels: Sequence[str], vectors: np.ndarray) -> dict[str, np.ndarra
     return result
 
 
-def word_findings(records: Sequence[ClipRecord], block: FeatureBlock) -> list[Finding]:
-    """Return wrong-word findings (another keyword is nearer) and outlier findings (far from its own)."""
+def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
+                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured) -> list[Finding]:
+    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own)."""
     keyword = {r.clip_id: r.keyword for r in records}
     labels = [keyword[cid] for cid in block.clip_ids]
-    centres = centroids(labels, block.embeddings)
-    if not centres:
-        return []
-    names = sorted(centres)
-    similarity = block.embeddings @ np.stack([centres[n] for n in names]).T
-    speaker = {r.clip_id: r.contributor for r in records}
-    speakers = [speaker[cid] for cid in block.clip_ids]
-    findings = _wrong_words(block.clip_ids, labels, speakers, block.embeddings) if len(names) > 1 else []
-    return findings + _outliers(block.clip_ids, labels, names, similarity)
+    findings: list[Finding] = []
+    with stage("outliers"):
+        centres = centroids(labels, block.embeddings)
+        if not centres:
+            return []
+        names = sorted(centres)
+        if OUTLIER in checks:
+            similarity = block.embeddings @ np.stack([centres[n] for n in names]).T
+            findings += _outliers(block.clip_ids, labels, names, similarity)
+    if WRONG_WORD in checks and len(names) > 1:
+        speaker = {r.clip_id: r.contributor for r in records}
+        with stage("wrong words (classifier folds)"):
+            findings += _wrong_words(block.clip_ids, labels, [speaker[c] for c in block.clip_ids],
+                                     block.embeddings)
+    return findings
 
 
 def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndarray,
