@@ -35,36 +35,54 @@ from collector.blobs import open_blob_store  # noqa: E402
 from collector.campaigns import create_campaign, get_campaign  # noqa: E402
 from collector.db import session_scope  # noqa: E402
 from collector.migrate import upgrade  # noqa: E402
+from collector.models import AMBIENCE_WORD  # noqa: E402
 from curation.checks import CheckContext, run_checks  # noqa: E402
-from tests.defects import DEFECTS, Builder, Corpus, build  # noqa: E402
+from tests.defects import Builder, Corpus, build  # noqa: E402
+from tests.rooms import build_rooms  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
+AUXILIARY = ("bed", "tree")  # prompted like keywords; takes and wrong words land under them too
+ROOMS_EVERY = 25  # one clean ambience clip per this many speakers (each 10–30 s)
 # which checks count as finding each defect kind
 EXPECTED = {
     "silence": {"quality"}, "noise_only": {"quality"}, "clipping": {"quality"},
     "truncation": {"quality", "outlier", "wrong_word"}, "duplicate": {"duplicate"},
     "near_duplicate": {"near_duplicate"}, "wrong_word": {"wrong_word", "outlier"},
+    "dropouts": {"ambience"}, "speech": {"ambience"},
 }
-REASONS = {"clipping": {"clipping"}}  # kinds whose quality finding must carry this reason
+REASONS = {"clipping": {"clipping"}, "silence@ambience": {"silent"}, "dropouts": {"dropouts"},
+           "speech": {"speech_in_ambience"}}  # kinds whose finding must carry this reason
 
 
 def populate(directory: Path, speakers: int, per_defect: int) -> tuple[str, str, Corpus, float]:
-    """Build the store (or reuse one); return its database URL, storage URL, ground truth, build seconds."""
+    """Build the store (or reuse one); return its database URL, storage URL, ground truth, build seconds.
+    Ambience clips are added to a store built before they existed."""
     url, storage = f"sqlite:///{directory / 'wordcrowd.db'}", f"file://{directory / 'blobs'}"
     truth = directory / "truth.json"
-    if truth.exists():
-        return url, storage, Corpus(json.loads(truth.read_text())), 0.0
-    upgrade(url)
     start = time.perf_counter()
-    with session_scope(url) as session:
-        campaign = create_campaign(session, "bench", list(KEYWORDS), title="Bench", language="en",
-                                   licenses=["CC0-1.0"])
-        other = create_campaign(session, "other", list(KEYWORDS), title="Other", language="en",
-                                licenses=["CC0-1.0"])
-        corpus = build(Builder(session, open_blob_store(storage, None), campaign, other), KEYWORDS,
-                       speakers, per_defect, seed=7)
-    truth.write_text(json.dumps(corpus.truth))
-    return url, storage, corpus, time.perf_counter() - start
+    if truth.exists():
+        saved = json.loads(truth.read_text())
+        corpus = Corpus(saved["truth"], saved["words"])
+    else:
+        upgrade(url)
+        with session_scope(url) as session:
+            campaign, other = (create_campaign(session, slug, list(KEYWORDS), title=slug.title(),
+                                               licenses=["CC0-1.0"], auxiliary_words=list(AUXILIARY),
+                                               ambience=True) for slug in ("bench", "other"))
+            corpus = build(Builder(session, open_blob_store(storage, None), campaign, other),
+                           KEYWORDS + AUXILIARY, speakers, per_defect, seed=7)
+        saved = {"truth": corpus.truth, "words": corpus.words}
+        truth.write_text(json.dumps(saved))
+    if not saved.get("rooms"):
+        with session_scope(url) as session:
+            builder = Builder(session, open_blob_store(storage, None), get_campaign(session, "bench"),
+                              get_campaign(session, "other"))
+            builder.corpus = corpus
+            build_rooms(builder, speakers, max(1, speakers // ROOMS_EVERY), max(1, per_defect // 8), seed=7)
+        saved = {"truth": corpus.truth, "words": corpus.words, "rooms": True}
+        truth.write_text(json.dumps(saved))
+        return url, storage, corpus, time.perf_counter() - start
+    return url, storage, corpus, 0.0
 
 
 def timed(url: str, storage: str, only: list[str] | None, workers: int):
@@ -81,25 +99,30 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _counts(kind: str, check: str, reason: str) -> bool:
-    return check in EXPECTED[kind] and (kind not in REASONS or reason in REASONS[kind])
+def _counts(kind: str, where: str, check: str, reason: str) -> bool:
+    wanted = REASONS.get(f"{kind}@{where}", REASONS.get(kind))
+    return check in EXPECTED[kind] and (wanted is None or reason in wanted)
 
 
-def detection(corpus: Corpus, run) -> dict[str, tuple[int, int]]:
-    """Return per defect kind (and "clean") how many clips were found out of how many."""
+def detection(corpus: Corpus, run) -> dict[tuple[str, str], tuple[int, int]]:
+    """Return per (word kind, defect or "clean") how many clips were found (clean: flagged) of how many."""
     found = defaultdict(set)
     for finding in run.findings:
         found[finding.clip_id].add((finding.check, finding.reason))
+    kinds = {word: "auxiliary" for word in AUXILIARY} | {AMBIENCE_WORD: "ambience"}
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for clip, defect in corpus.truth.items():
+        groups[kinds.get(corpus.words[clip], "keyword"), defect or "clean"].append(clip)
     result = {}
-    for kind in DEFECTS:
-        clips = corpus.of(kind)
-        hits = [c for c in clips if any(_counts(kind, check, reason) for check, reason in found[c])]
-        result[kind] = (len(hits), len(clips))
-    clean = corpus.of(None)
-    result["clean flagged (any check)"] = (sum(bool(found[c]) for c in clean), len(clean))
-    for check in ("quality", "wrong_word", "outlier", "near_duplicate"):
-        flagged = sum(any(ch == check for ch, _ in found[c]) for c in clean)
-        result[f"clean flagged by {check}"] = (flagged, len(clean))
+    for (where, kind), clips in sorted(groups.items()):
+        if kind == "clean":
+            result[where, "clean flagged (any check)"] = (sum(bool(found[c]) for c in clips), len(clips))
+            for check in sorted({ch for c in clips for ch, _ in found[c]}):
+                flagged = sum(any(ch == check for ch, _ in found[c]) for c in clips)
+                result[where, f"clean flagged by {check}"] = (flagged, len(clips))
+            continue
+        hits = [c for c in clips if any(_counts(kind, where, check, reason) for check, reason in found[c])]
+        result[where, kind] = (len(hits), len(clips))
     return result
 
 
@@ -123,22 +146,31 @@ def report(args: argparse.Namespace, directory: Path) -> None:
     """Build or reuse the store, time the checks and print the tables."""
     url, storage, corpus, build_s = populate(directory, args.speakers, args.per_defect)
     clips = len(corpus.truth)
+    rooms = sum(word == AMBIENCE_WORD for word in corpus.words.values())
     print(f"# checks benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {clips} clips"
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {clips} clips ({rooms} ambience)"
           + (f" built and stored in {build_s:.0f} s" if build_s else " (store reused)"))
     print("| run | workers | wall s | clips/s | CPU s | CPU ms per clip |")
     print("|---|---|---|---|---|---|")
-    last = None
+    last, stages = None, {}
     for workers in (int(w) for w in args.workers.split(",")):
         for name, only in (("stored metrics (quality, duplicate)", ["quality", "duplicate"]),
                            ("all checks with audio", None)):
             seconds, cpu, run = timed(url, storage, only, workers)
             print(f"| {name} | {workers} | {seconds:.2f} | {clips / seconds:,.0f} | {cpu:.2f} | "
                   f"{cpu * 1000 / clips:.2f} |", flush=True)
-            last = run if only is None else last
-    print("\n| defect | found | of | recall |\n|---|---|---|---|")
-    for kind, (hits, total) in detection(corpus, last).items():
-        print(f"| {kind} | {hits} | {total} | {hits / max(total, 1):.2f} |")
+            if only is None:
+                last = run
+                stages[workers] = run.stages
+    print("\n| stage (main process) | " + " | ".join(f"{w} worker(s): wall s, CPU s" for w in stages) + " |")
+    print("|---|" + "---|" * len(stages))
+    for name in next(iter(stages.values())):
+        cells = " | ".join(f"{stages[w][name][0]:.2f}, {stages[w][name][1]:.2f}" if name in stages[w] else "–"
+                           for w in stages)
+        print(f"| {name} | {cells} |")
+    print("\n| word kind | defect | found | of | recall (clean: share flagged) |\n|---|---|---|---|---|")
+    for (where, kind), (hits, total) in detection(corpus, last).items():
+        print(f"| {where} | {kind} | {hits} | {total} | {hits / max(total, 1):.3f} |")
 
 
 if __name__ == "__main__":

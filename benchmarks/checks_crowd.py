@@ -66,11 +66,16 @@ def main() -> None:
     parser.add_argument("--takes", type=int, default=20)
     parser.add_argument("--defect-rate", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the simulated store in DIR (and reuse it when DIR already holds one)")
+    parser.add_argument("--print-only", action="store_true", help="print the table; leave RESULTS.md alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        data, truth = Path(folder) / "store", Path(folder) / "truth.jsonl"
-        simulate(data, truth, args)
-        found = check(data, Path(folder) / "findings.jsonl")
+        where = args.keep or Path(folder)
+        data, truth = where / "store", where / "truth.jsonl"
+        if not truth.exists():
+            simulate(data, truth, args)
+        found = check(data, where / "findings.jsonl")
         uploads = [json.loads(line) for line in truth.read_text().splitlines()]
     uploads = [u for u in uploads if u["kind"] == "upload"]
     totals, hits, ways = Counter(), Counter(), defaultdict(Counter)
@@ -91,7 +96,10 @@ def main() -> None:
         by = ", ".join(f"{way} {n}" for way, n in ways[kind].most_common(4))
         lines.append(f"| {kind} | {totals[kind]} | {hits[kind]} | {share:.2f} | {by} |")
     lines += ["", load_note(), ""]
-    record_results(lines)
+    if args.print_only:
+        print("\n".join(lines))
+    else:
+        record_results(lines)
 
 
 if __name__ == "__main__":

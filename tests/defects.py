@@ -36,9 +36,10 @@ DEFECTS = ("silence", "noise_only", "clipping", "truncation", "duplicate", "near
 
 @dataclass
 class Corpus:
-    """Public clip id → defect (None: clean) of the checked campaign."""
+    """Public clip id → defect (None: clean) and → the word it is stored under, of the checked campaign."""
 
     truth: dict[str, str | None] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)
 
     def of(self, defect: str | None) -> list[str]:
         """Return the clip ids carrying this defect (None: the clean ones)."""
@@ -140,6 +141,7 @@ class Builder:
                           contributor=contributor, consent=consent, ingested=ingested)
         if campaign is self.campaign:
             self.corpus.truth[clip.public_id] = defect
+            self.corpus.words[clip.public_id] = word
         return clip.public_id
 
 

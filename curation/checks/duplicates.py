@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,25 +14,32 @@ import scipy.fft
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from collector.canonical import CANONICAL_RATE_HZ
+from collector.canonical import CANONICAL_RATE_HZ, CANONICAL_SAMPLES
 from collector.models import Campaign, Clip, as_utc
-from curation.checks.records import CheckContext, ClipRecord, Finding, load_audio
+from curation.checks.ambience import LENGTH_SLACK_S, MAX_SECONDS
+from curation.checks.records import CheckContext, ClipRecord, Finding, Stage, load_audio, unmeasured
 from curation.checks.vectors import FeatureBlock
 
 EXACT = "duplicate"
 NEAR = "near_duplicate"
 NEIGHBOURS = 2  # candidates per clip: a replay is its original's nearest (8 cost 2x for no gain)
 # A pair is a candidate when its fingerprints' cosine similarity reaches this: replays (20–35 dB SNR,
-# −10…+4 dB gain) measured 0.5–1.0, distinct takes of one voice up to 0.75; with NEIGHBOURS = 2 the
-# waveform check below runs about once per clip (benchmarks/RESULTS.md) …
-CANDIDATE_SIMILARITY = 0.55
+# −10…+4 dB gain) measured 0.5–1.0, distinct takes of one voice up to 0.75; on 10.5k clips 0.6 left a
+# fifth fewer pairs than 0.55 for the same replays found (benchmarks/RESULTS.md), and with NEIGHBOURS = 2
+# the waveform check below runs less than once per clip …
+CANDIDATE_SIMILARITY = 0.6
 # … and a near-duplicate when the waveforms' peak normalised cross-correlation within ±MAX_LAG_MS reaches
 # this (replays 0.95–1.0; different takes of the same word by the same voice at most 0.75).
 MIN_CORRELATION = 0.9
 MAX_LAG_MS = 100
 AUDIO_CACHE_CLIPS = 2048  # clip spectra kept while confirming pairs (a clip is often in several)
-HNSW_LINKS = 32  # faiss IndexHNSWFlat M
-HNSW_SEARCH_DEPTH = 64  # efSearch
+# Ambience clips are compared at any alignment, over their whole length (up to the longest ambience asked
+# for, and its slack); their spectra are 8 MB each, so few are kept.
+AMBIENCE_SAMPLES = int((MAX_SECONDS + LENGTH_SLACK_S) * CANONICAL_RATE_HZ)
+AMBIENCE_CACHE_CLIPS = 16
+# faiss IndexHNSWFlat M and efSearch: 16 and 32 found the same replays as 32 and 64, in half the time
+HNSW_LINKS = 16
+HNSW_SEARCH_DEPTH = 32
 
 
 def _earliest_key(row: tuple) -> tuple:
@@ -109,9 +116,9 @@ def spectrum(signal: np.ndarray, size: int | None = None) -> Spectrum:
     return Spectrum(scipy.fft.rfft(values, size), size, float(np.dot(values, values)))
 
 
-def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag: int) -> float:
+def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag: int | None) -> float:
     """Return the largest normalised cross-correlation of two signals (or their spectra of one size)
-    within ±max_lag samples."""
+    within ±max_lag samples (None: at any lag)."""
     if not isinstance(a, Spectrum) or not isinstance(b, Spectrum):
         size = scipy.fft.next_fast_len(len(a) + len(b), real=True)  # arrays here
         a, b = spectrum(a, size), spectrum(b, size)
@@ -119,19 +126,38 @@ def peak_correlation(a: np.ndarray | Spectrum, b: np.ndarray | Spectrum, max_lag
     if energy == 0.0:
         return 0.0
     full = scipy.fft.irfft(a.fft * np.conj(b.fft), a.size)
-    around = np.concatenate([full[-max_lag:], full[:max_lag + 1]])
+    around = full if max_lag is None else np.concatenate([full[-max_lag:], full[:max_lag + 1]])
     return float(np.abs(around).max() / energy)
 
 
-def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
-                    context: CheckContext) -> list[Finding]:
-    """Flag the later clip of each confirmed near-duplicate pair (exact copies are the other check's)."""
+def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock, context: CheckContext,
+                    stage: Stage = unmeasured) -> list[Finding]:
+    """Flag the later clip of each confirmed near-duplicate pair (exact copies are the other check's):
+    spoken clips among themselves, ambience clips among themselves."""
     by_id = {r.clip_id: r for r in records}
-    ordered = [by_id[cid] for cid in block.clip_ids]
     max_lag = MAX_LAG_MS * CANONICAL_RATE_HZ // 1000
-    spectra = functools.lru_cache(maxsize=AUDIO_CACHE_CLIPS)(lambda r: spectrum(load_audio(r, context)))
+    with stage("near duplicates: index"):
+        pairs = candidate_pairs(block.fingerprints)
+    with stage("near duplicates: waveform check"):
+            # circular correlation over L + max_lag samples holds every lag within ±max_lag unwrapped
+        size = scipy.fft.next_fast_len(CANONICAL_SAMPLES + max_lag, real=True)
+        spoken = _confirmed([by_id[cid] for cid in block.clip_ids], pairs, context,
+                            lambda samples: spectrum(samples[:CANONICAL_SAMPLES], size), max_lag,
+                            AUDIO_CACHE_CLIPS)
+    with stage("ambience near duplicates"):
+        size = scipy.fft.next_fast_len(2 * AMBIENCE_SAMPLES, real=True)
+        rooms = _confirmed([by_id[cid] for cid in block.ambience_ids], candidate_pairs(block.ambience_prints),
+                           context, lambda samples: spectrum(samples[:AMBIENCE_SAMPLES], size), None,
+                           AMBIENCE_CACHE_CLIPS)
+    return spoken + rooms
+
+
+def _confirmed(ordered: list[ClipRecord], pairs: list[tuple[int, int, float]], context: CheckContext,
+               transform: Callable[[np.ndarray], Spectrum], max_lag: int | None, cache: int) -> list[Finding]:
+    """Confirm candidate pairs by waveform correlation; return a finding per later clip."""
+    spectra = functools.lru_cache(maxsize=cache)(lambda r: transform(load_audio(r, context)))
     found: dict[str, Finding] = {}
-    for i, j, _sim in candidate_pairs(block.fingerprints):
+    for i, j, _sim in pairs:
         first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
         if first.sha256 == later.sha256:
             continue
@@ -141,4 +167,3 @@ def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock,
                 later.clip_id, NEAR, "near_duplicate", score,
                 f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id)
     return list(found.values())
-

@@ -19,9 +19,10 @@ POWER_FLOOR = 1e-10
 # Fingerprint (near-duplicates): the log-mel's second difference across time and frequency (Haitsma and
 # Kalker's audio fingerprint, kept as real numbers), on the clip's loud cells only: a gain change shifts every
 # cell equally and cancels; noise added below the loud cells is masked out. A fixed Gaussian projection
-# (Johnson-Lindenstrauss) shrinks it to FINGERPRINT_DIM numbers for the nearest-neighbour index.
+# (Johnson-Lindenstrauss) shrinks it to FINGERPRINT_DIM numbers for the nearest-neighbour index: 64 found
+# as many replays as 256 on 10.5k clips (74 and 75 of 80) in a third of the index time (RESULTS.md).
 FINGERPRINT_RANGE_DB = 20.0
-FINGERPRINT_DIM = 256
+FINGERPRINT_DIM = 64
 FINGERPRINT_SEED = 20261201
 # Word embedding: MFCC over the voiced span, resampled to a fixed number of steps (speaking rate removed),
 # cepstral mean removed (microphone and speaker colour removed), c0 dropped (gain removed).
@@ -30,7 +31,7 @@ WORD_STEPS = 16
 # Frames within this of the loudest frame form the voiced span. At 35 dB, background noise 20–35 dB under
 # the speech joined the span and 15 of 20 noisy replays of clean takes ranked as outliers; at 25 dB, 3 of
 # 20 (clean takes flagged: 1.4 % → 2.1 %; wrong words found: 19 → 18 of 20; benchmarks/RESULTS.md).
-WORD_SPAN_DB = 25.0
+WORD_SPAN_DB = 20.0
 
 
 def mel_matrix(bands: int = MEL_BANDS) -> np.ndarray:
@@ -89,18 +90,25 @@ def _projection(size: int) -> np.ndarray:
 
 
 def word_embedding(mel_db: np.ndarray) -> np.ndarray:
-    """Return a unit vector describing which word was said, not who said it, how loud or how fast."""
-    loudness = mel_db.max(axis=1)
-    voiced = np.flatnonzero(loudness >= loudness.max() - WORD_SPAN_DB)
-    span = mel_db[voiced[0]:voiced[-1] + 1]
-    cepstra = span @ _dct_matrix(mel_db.shape[1])
-    steps = np.linspace(0, len(cepstra) - 1, WORD_STEPS)
-    below = np.minimum(steps.astype(int), len(cepstra) - 1)
-    above = np.minimum(below + 1, len(cepstra) - 1)
-    weight = (steps - below)[:, None]
-    resampled = cepstra[below] * (1 - weight) + cepstra[above] * weight  # linear interpolation in time
-    resampled -= resampled.mean(axis=0, keepdims=True)
-    return _unit(resampled.reshape(-1))
+    """Return a unit vector describing which word was said, not who said it, how loud or how fast: one per
+    clip of (clips, frames, bands) log-mels, or one vector for a single (frames, bands)."""
+    batch = mel_db if mel_db.ndim == 3 else mel_db[None]
+    loudness = batch.max(axis=2)
+    voiced = loudness >= loudness.max(axis=1, keepdims=True) - WORD_SPAN_DB
+    first = np.argmax(voiced, axis=1)
+    last = batch.shape[1] - 1 - np.argmax(voiced[:, ::-1], axis=1)
+    # WORD_STEPS points evenly from the first to the last voiced frame: linear interpolation in time
+    steps = first[:, None] + (last - first)[:, None] * np.linspace(0.0, 1.0, WORD_STEPS)[None, :]
+    below = np.minimum(steps.astype(int), last[:, None])
+    above = np.minimum(below + 1, last[:, None])
+    weight = (steps - below)[:, :, None].astype(np.float32)
+    rows = np.arange(len(batch))[:, None]
+    dct = _dct_matrix(batch.shape[2])
+    resampled = (batch[rows, below] @ dct) * (1 - weight) + (batch[rows, above] @ dct) * weight
+    resampled -= resampled.mean(axis=1, keepdims=True)
+    flat = resampled.reshape(len(batch), -1)
+    flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+    return flat.astype(np.float32) if mel_db.ndim == 3 else flat[0].astype(np.float32)
 
 
 @functools.lru_cache(maxsize=4)
@@ -109,8 +117,3 @@ def _dct_matrix(bands: int) -> np.ndarray:
     n = np.arange(bands)[:, None]
     k = np.arange(1, WORD_CEPSTRA + 1)[None, :]
     return np.cos(np.pi * k * (2 * n + 1) / (2 * bands)).astype(np.float32)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm if norm > 0 else vector).astype(np.float32)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,10 +19,20 @@ from collector.audio import DEFAULT_LIMITS, IngestLimits
 from collector.blobs import BlobNotFound, open_blob_store
 from collector.canonical import CANONICAL_RATE_HZ
 from collector.clips import LIVE, METRIC_COLUMNS
-from collector.models import Campaign, Clip, Contributor, Keyword, as_utc
+from collector.models import KEYWORD_KINDS, Campaign, Clip, Contributor, Keyword, as_utc
 from collector.quality import Quality
 
+AMBIENCE = KEYWORD_KINDS[2]  # "ambience": room sound, judged by its own rules (curation/checks/ambience.py)
 CHUNK_SIZE = 512  # clips per unit of work handed to a worker
+
+
+Stage = Callable[[str], contextlib.AbstractContextManager]  # CheckRun.stage: accounts a step's time
+
+
+@contextlib.contextmanager
+def unmeasured(_name: str) -> Iterator[None]:
+    """A Stage that measures nothing."""
+    yield
 
 
 class CheckError(Exception):
@@ -35,13 +46,19 @@ class ClipRecord:
     row_id: int  # the store's primary key (findings refer to it)
     clip_id: str  # the public id the API returns
     campaign: str  # slug
-    keyword: str
+    keyword: str  # the word it was recorded under (a keyword, an auxiliary word, or AMBIENCE_WORD)
     contributor: str  # the contributor's random public id (a pseudonym, never a name)
     created_at: datetime
     sha256: str  # of the canonical PCM
     original_sha256: str  # of the upload as received
     canonical_key: str
     quality: Quality
+    kind: str = "keyword"  # of its word: collector.models.KEYWORD_KINDS
+
+    @property
+    def ambience(self) -> bool:
+        """Say whether this is a room recording (10–30 s, no word) rather than a spoken word."""
+        return self.kind == AMBIENCE
 
 
 @dataclass(frozen=True)
@@ -74,15 +91,15 @@ class CheckContext:
 
 
 _COLUMNS = (Clip.id, Clip.public_id, Campaign.slug, Keyword.word, Contributor.public_id, Clip.created_at,
-            Clip.sha256, Clip.original_sha256, Clip.canonical_key,
+            Clip.sha256, Clip.original_sha256, Clip.canonical_key, Keyword.kind,
             *(getattr(Clip, name) for name in METRIC_COLUMNS))
 
 
 def record_from_row(row: Sequence) -> ClipRecord:
     """Build a ClipRecord from one row of _COLUMNS."""
-    metrics = dict(zip(METRIC_COLUMNS, row[9:], strict=True))
+    metrics = dict(zip(METRIC_COLUMNS, row[10:], strict=True))
     return ClipRecord(row[0], row[1], row[2], row[3], row[4], as_utc(row[5]), row[6], row[7], row[8],
-                      Quality(**metrics))
+                      Quality(**metrics), row[9])
 
 
 def load_records(session: Session, campaign: Campaign) -> list[ClipRecord]:

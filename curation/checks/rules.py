@@ -1,10 +1,12 @@
-"""The ingestion rules re-run from stored metrics: collector.quality's reject_reason and review_flags."""
+"""The ingestion rules re-run from stored metrics: collector.quality's reject_reason and review_flags for
+spoken clips, the ambience rules (curation/checks/ambience.py) for room recordings."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from collector.quality import reject_reason, review_flags
+from curation.checks.ambience import metric_findings
 from curation.checks.records import CheckContext, ClipRecord, Finding
 
 CHECK = "quality"
@@ -19,6 +21,9 @@ def check_chunk(records: Sequence[ClipRecord], context: CheckContext) -> list[Fi
     """Return one finding per rule each clip breaks: a hard reject, else each review flag."""
     findings = []
     for record in records:
+        if record.ambience:  # room sound: no word to find, cut or measure against the noise
+            findings.extend(metric_findings(record))
+            continue
         error = reject_reason(record.quality, context.limits)
         if error is not None:
             findings.append(Finding(record.clip_id, CHECK, error.code, REJECT_SCORE, error.message))

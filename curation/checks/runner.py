@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -15,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from collector.models import Campaign
-from curation.checks import duplicates, labels, rules, words
+from curation.checks import ambience, duplicates, labels, rules, words
 from curation.checks.findings import replace_findings
 from curation.checks.records import (
     CHUNK_SIZE,
@@ -28,8 +30,9 @@ from curation.checks.records import (
 )
 from curation.checks.vectors import FeatureBlock, feature_chunk, stack
 
-CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, labels.CHECK)
-AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER})
+CHECKS = (rules.CHECK, duplicates.EXACT, duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, ambience.CHECK,
+          labels.CHECK)
+AUDIO_CHECKS = frozenset({duplicates.NEAR, words.WRONG_WORD, words.OUTLIER, ambience.CHECK})
 
 
 @dataclass
@@ -41,6 +44,18 @@ class CheckRun:
     findings: list[Finding] = field(default_factory=list)
     unmatched_predictions: int = 0
     notes: list[str] = field(default_factory=list)
+    stages: dict[str, list[float]] = field(default_factory=dict)  # stage → [wall s, this process's CPU s]
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the wall and CPU seconds of the enclosed step to the stage's account (for benchmarks)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent = self.stages.setdefault(name, [0.0, 0.0])
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.process_time() - cpu
 
     def summary(self) -> dict[str, Counter[str]]:
         """Return, per check that ran, the number of findings per reason."""
@@ -103,23 +118,27 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
                progress: bool = True, chunk_size: int = CHUNK_SIZE) -> CheckRun:
     """Run the chosen checks over every clip of the campaign and store their findings; commit."""
     chosen = choose_checks(only, predictions)
-    records = load_records(session, campaign)
-    run = CheckRun(chosen, len(records))
+    run = CheckRun(chosen, 0)
+    with run.stage("load records"):
+        records = load_records(session, campaign)
+    run.clips = len(records)
     read = None
     if labels.CHECK in chosen:  # read first: a bad file fails before any work is done
         read = labels.read_predictions(predictions, records)
         run.unmatched_predictions = read.unmatched
     work = _Work(rules.CHECK in chosen, bool(AUDIO_CHECKS & set(chosen)))
     blocks = []
-    for found, block in _mapped(records, context, work, workers, progress, chunk_size):
-        run.findings.extend(found)
-        if block is not None:
-            blocks.append(block)
+    with run.stage("map (rules, decode, features)"):
+        for found, block in _mapped(records, context, work, workers, progress, chunk_size):
+            run.findings.extend(found)
+            if block is not None:
+                blocks.append(block)
     # one thread: faiss's OpenMP threads spin and, on a shared machine, cost more than they bring
     with threadpool_limits(limits=1):
         _reduce(session, records, chosen, blocks, context, run, read)
-    replace_findings(session, campaign, records, chosen, run.findings)
-    session.commit()  # one unit: a run that fails before here leaves the earlier findings as they were
+    with run.stage("store findings"):
+        replace_findings(session, campaign, records, chosen, run.findings)
+        session.commit()  # one unit: a run that fails before here leaves the earlier findings as they were
     return run
 
 
@@ -127,13 +146,19 @@ def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], 
             context: CheckContext, run: CheckRun, predictions: labels.Predictions | None) -> None:
     """The reduce steps: hash lookups, the fingerprint index, keyword centroids, confident learning."""
     if duplicates.EXACT in chosen:
-        run.findings.extend(duplicates.exact_duplicates(session, records))
+        with run.stage("exact duplicates"):
+            run.findings.extend(duplicates.exact_duplicates(session, records))
     if blocks:
         block = stack(blocks)
+        if ambience.CHECK in chosen:
+            run.findings.extend(block.ambience_findings)
         if duplicates.NEAR in chosen:
-            run.findings.extend(duplicates.near_duplicates(records, block, context))
-        run.findings.extend(f for f in words.word_findings(records, block) if f.check in chosen)
+            run.findings.extend(duplicates.near_duplicates(records, block, context, run.stage))
+        word_checks = [c for c in (words.WRONG_WORD, words.OUTLIER) if c in chosen]
+        if word_checks:
+            run.findings.extend(words.word_findings(records, block, word_checks, run.stage))
     if predictions is not None:
-        found, notes = labels.label_issues(predictions)
+        with run.stage("label issues"):
+            found, notes = labels.label_issues(predictions)
         run.findings.extend(found)
         run.notes.extend(notes)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curation.checks.records import ClipRecord, Finding
+from curation.checks.records import ClipRecord, Finding, Stage, unmeasured
 from curation.checks.vectors import FeatureBlock
 
 WRONG_WORD = "wrong_word"
@@ -23,9 +23,9 @@ TRIM_SHARE = 0.2  # the centroid is recomputed without this share of the clips f
 # A clip is a wrong word when, out of fold, another keyword is this many times likelier than its own label.
 # Tuned on a simulated crowd (benchmarks/checks_crowd.py): a centroid-distance rule flagged 24 % of clean
 # clips there; this one 3 % at wrong-word recall 0.55.
-WRONG_WORD_ODDS = 5.0
+WRONG_WORD_ODDS = 7.0
 WORD_FOLDS = 5
-WORD_C = 1.0  # the classifier's inverse regularisation strength
+WORD_C = 3.0  # the classifier's inverse regularisation strength
 WORD_TOL, WORD_MAX_ITER = 1e-3, 300  # the same flags as a tight fit, at a fifth of the time
 # An outlier: its distance to its keyword's centroid is this many robust standard deviations (MAD) above the
 # keyword's median distance.
@@ -52,19 +52,26 @@ def centroids(labels: Sequence[str], vectors: np.ndarray) -> dict[str, np.ndarra
     return result
 
 
-def word_findings(records: Sequence[ClipRecord], block: FeatureBlock) -> list[Finding]:
-    """Return wrong-word findings (another keyword is nearer) and outlier findings (far from its own)."""
+def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
+                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured) -> list[Finding]:
+    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own)."""
     keyword = {r.clip_id: r.keyword for r in records}
     labels = [keyword[cid] for cid in block.clip_ids]
-    centres = centroids(labels, block.embeddings)
-    if not centres:
-        return []
-    names = sorted(centres)
-    similarity = block.embeddings @ np.stack([centres[n] for n in names]).T
-    speaker = {r.clip_id: r.contributor for r in records}
-    speakers = [speaker[cid] for cid in block.clip_ids]
-    findings = _wrong_words(block.clip_ids, labels, speakers, block.embeddings) if len(names) > 1 else []
-    return findings + _outliers(block.clip_ids, labels, names, similarity)
+    findings: list[Finding] = []
+    with stage("outliers"):
+        centres = centroids(labels, block.embeddings)
+        if not centres:
+            return []
+        names = sorted(centres)
+        if OUTLIER in checks:
+            similarity = block.embeddings @ np.stack([centres[n] for n in names]).T
+            findings += _outliers(block.clip_ids, labels, names, similarity)
+    if WRONG_WORD in checks and len(names) > 1:
+        speaker = {r.clip_id: r.contributor for r in records}
+        with stage("wrong words (classifier folds)"):
+            findings += _wrong_words(block.clip_ids, labels, [speaker[c] for c in block.clip_ids],
+                                     block.embeddings)
+    return findings
 
 
 def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndarray,
