@@ -95,7 +95,9 @@ def datasheet_markdown(meta: Mapping[str, Any], rows: Sequence[Mapping[str, str]
         "## Licences",
         "",
         *_table(("licence", "clips", "url"),
-                [(lic["spdx"], counts["licenses"][lic["spdx"]], lic["url"]) for lic in meta["licenses"]]),
+                # a licence may be carried by background noise alone (generated noise is CC0-1.0)
+                [(lic["spdx"], counts["licenses"].get(lic["spdx"], 0), lic["url"])
+                 for lic in meta["licenses"]]),
         "",
         "Each clip carries the licence its speaker chose (`license` in clips.tsv); "
         "full texts are in `LICENSES/`.",
