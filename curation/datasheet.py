@@ -11,8 +11,12 @@ from curation.splits import SPLITS, TESTING_PERCENTAGE, VALIDATION_PERCENTAGE
 from licenses import License
 
 
-def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[License]) -> str:
-    """Return ATTRIBUTION.md: the credit line and the licences that require it."""
+def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[License],
+                         sources: Mapping[tuple[str, str, str], int] | None = None) -> str:
+    """Return ATTRIBUTION.md: the credit line, the licences that require it, and the imported datasets.
+
+    sources: (source name, SPDX id, terms URL) of imported clips -> how many the release holds.
+    """
     credit = (f"wordcrowd campaign {campaign.title}, speakers listed by pseudonymous id in clips.tsv and "
               "background_noise.tsv")
     lines = [
@@ -29,6 +33,11 @@ def attribution_markdown(campaign: Campaign, version: str, licences: Sequence[Li
           for lic in licences],
         "",
     ]
+    if sources:
+        lines += ["Clips imported from existing datasets (the `source` column) are credited to those "
+                  "datasets, under their terms:", "",
+                  *[f"- `{name}`: {count} file(s) under {spdx}, terms <{terms}>"
+                    for (name, spdx, terms), count in sorted(sources.items())], ""]
     return "\n".join(lines)
 
 
@@ -86,7 +95,9 @@ def datasheet_markdown(meta: Mapping[str, Any], rows: Sequence[Mapping[str, str]
         "## Licences",
         "",
         *_table(("licence", "clips", "url"),
-                [(lic["spdx"], counts["licenses"][lic["spdx"]], lic["url"]) for lic in meta["licenses"]]),
+                # a licence may be carried by background noise alone (generated noise is CC0-1.0)
+                [(lic["spdx"], counts["licenses"].get(lic["spdx"], 0), lic["url"])
+                 for lic in meta["licenses"]]),
         "",
         "Each clip carries the licence its speaker chose (`license` in clips.tsv); "
         "full texts are in `LICENSES/`.",

@@ -492,7 +492,8 @@ def write_metadata(
         (root / LICENSES_DIR / f"{lic.spdx}.txt").write_text(lic.text(), "utf-8")
     credited = [lic for lic in used if lic.requires_attribution]
     if credited:
-        (root / ATTRIBUTION).write_text(attribution_markdown(campaign, version, credited), "utf-8")
+        (root / ATTRIBUTION).write_text(attribution_markdown(campaign, version, credited,
+                                                             imported_sources(entries)), "utf-8")
     (root / DELETIONS).write_text("".join(f"{s}\n" for s in deletions), "utf-8")
     rows = [e.row for e in words]
     balance = balance_figures([report_clip(e.clip, e.speaker, e.split, e.row["status"]) for e in words],
@@ -500,6 +501,12 @@ def write_metadata(
     (root / DATASHEET).write_text(datasheet_markdown(meta, rows, len(deletions), balance), "utf-8")
     write_croissant(root, meta)
     return meta
+
+
+def imported_sources(entries: Sequence[Entry]) -> Counter[tuple[str, str, str]]:
+    """Count the release's imported files by (source, licence, terms URL), from their imported consents."""
+    consents = (e.clip.consent for e in entries)
+    return Counter((c.source or "", c.license, c.terms_url or "") for c in consents if c.kind == "imported")
 
 
 def release_metadata(
