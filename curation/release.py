@@ -16,13 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 from tqdm import tqdm
 
 from collector.blobs import BlobNotFound, BlobStore
 from collector.clips import LIVE, live_clip_ids
-from collector.models import Campaign, Clip, Consent, Contributor, Erasure, Keyword, Release, ReleaseClip
+from collector.models import (
+    Campaign,
+    Clip,
+    ClipFinding,
+    Consent,
+    Contributor,
+    Erasure,
+    Keyword,
+    Release,
+    ReleaseClip,
+)
 from collector.privacy import pseudonym_key, speaker_id
 from collector.text import escape_unsafe
 from collector.votes import STATUS, clip_status
@@ -289,6 +299,8 @@ def select_clips(
     allowed, passed review (not invalidated nor curator-rejected; validated or approved if validated_only)."""
     # the status as it stands: a curator's decision overrides the votes (DESIGN §6)
     judged = STATUS == "validated" if validated_only else STATUS != "invalidated"
+    if "ambience" in kinds and not validated_only:
+        judged = and_(judged, _unflagged_or_validated())
     query = (
         select(Clip)
         .join(Keyword, Clip.keyword_id == Keyword.id)
@@ -308,6 +320,16 @@ def select_clips(
         .order_by(Clip.created_at, Clip.public_id)
     )
     return list(session.scalars(query).unique())
+
+
+def _unflagged_or_validated():
+    """Room sound nobody has checked: no ingestion flag and no check finding, unless a curator approved it.
+
+    Flagged room sound (speech in it, clipping) would teach a model's silence class the wrong thing, and peers
+    never vote on it, so it waits for a curator; a keyword kind never gets here."""
+    finding = select(ClipFinding.id).where(ClipFinding.clip_id == Clip.id).exists()
+    unflagged = and_(Clip.auto_verdict == "accept", ~finding)
+    return or_(Keyword.kind != "ambience", STATUS == "validated", unflagged)
 
 
 def plan_entries(clips: Sequence[Clip], campaign: Campaign, key: str) -> list[Entry]:

@@ -19,7 +19,7 @@ from collector.blobs import open_blob_store
 from collector.campaigns import create_campaign, get_campaign
 from collector.db import session_scope
 from collector.migrate import upgrade
-from collector.models import AMBIENCE_WORD, Clip, Consent, Contributor, Demographics
+from collector.models import AMBIENCE_WORD, Clip, ClipFinding, Consent, Contributor, Demographics
 from collector.privacy import pseudonym_key, speaker_id
 from curation.noise import generated_noise
 from curation.release import build_release
@@ -328,3 +328,22 @@ def test_ambience_not_longer_than_a_second_is_left_out_with_a_warning(kinds, tmp
     assert meta["background_noise"]["recorded"] == 3
     assert any("not longer than 1 s" in warning for warning in meta["warnings"])
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, check=True)
+
+
+def test_flagged_room_sound_waits_for_a_curator(kinds, tmp_path):
+    """Room sound flagged at ingestion or by a check stays out of a release until a curator approves it."""
+    with session_scope(kinds["db_url"]) as session:
+        campaign = get_campaign(session, "kinds")
+        word = next(k.id for k in campaign.keywords if k.word == AMBIENCE_WORD)
+        consents = session.query(Consent).filter_by(campaign_id=campaign.id).order_by(Consent.id).all()
+        talking = store_clip(session, kinds["store"], campaign, consents[5], word, ambience_wav(14, 97), 97)
+        talking.auto_verdict, talking.flags = "review", ["speech_in_ambience"]
+        found = store_clip(session, kinds["store"], campaign, consents[5], word, ambience_wav(16, 98), 98)
+        approved = store_clip(session, kinds["store"], campaign, consents[5], word, ambience_wav(18, 96), 96,
+                              decision="approve")
+        approved.auto_verdict, approved.flags = "review", ["speech_in_ambience"]
+        session.flush()
+        session.add(ClipFinding(clip_id=found.id, check_name="quality", reason="talking", score=1.0))
+    summary = kinds_release(kinds, tmp_path / "release")
+    recorded = json.loads((tmp_path / "release" / "release.json").read_text())["background_noise"]["recorded"]
+    assert summary.noise_files == 6 and recorded == 4  # the three of before and the approved one
