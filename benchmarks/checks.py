@@ -28,6 +28,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -36,8 +38,9 @@ from collector.campaigns import create_campaign, get_campaign  # noqa: E402
 from collector.db import session_scope  # noqa: E402
 from collector.migrate import upgrade  # noqa: E402
 from collector.models import AMBIENCE_WORD  # noqa: E402
-from curation.checks import CheckContext, run_checks  # noqa: E402
-from tests.defects import Builder, Corpus, build  # noqa: E402
+from curation.checks import CheckContext, load_records, run_checks  # noqa: E402
+from curation.checks.records import decode_canonical  # noqa: E402
+from tests.defects import RATE, Builder, Corpus, build, ingest_unchecked  # noqa: E402
 from tests.rooms import build_rooms  # noqa: E402
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
@@ -83,6 +86,35 @@ def populate(directory: Path, speakers: int, per_defect: int) -> tuple[str, str,
         truth.write_text(json.dumps(saved))
         return url, storage, corpus, time.perf_counter() - start
     return url, storage, corpus, 0.0
+
+
+def scale_up(url: str, storage: str, corpus: Corpus, target: int, seed: int = 7) -> float:
+    """Add clean takes until the campaign holds `target` clips: each a stored clean take of the corpus
+    resampled by 3–10 % (another pitch and pace: no replay of its source), with a new gain and faint noise,
+    recorded by a new speaker (the source's speaker number plus a multiple of the corpus's speakers).
+    Return the seconds it took. Building espeak-ng takes is what makes the base corpus slow."""
+    import soxr
+
+    rng = np.random.default_rng([seed, 30])
+    sources = [c for c in corpus.of(None) if corpus.words[c] != AMBIENCE_WORD]
+    start, count = time.perf_counter(), len(corpus.truth)
+    with session_scope(url) as session:
+        builder = Builder(session, open_blob_store(storage, None), get_campaign(session, "bench"),
+                          get_campaign(session, "other"))
+        builder.corpus = corpus
+        store = open_blob_store(storage, None)
+        keys = {r.clip_id: (r.canonical_key, r.contributor) for r in load_records(session, builder.campaign)}
+        speakers = {contributor: n for n, contributor in enumerate(sorted({v[1] for v in keys.values()}))}
+        for n in range(target - count):
+            source = sources[n % len(sources)]
+            key, contributor = keys[source]
+            samples = decode_canonical(store.get(key)).astype(np.float32) / 32768
+            factor = (1 + rng.uniform(0.03, 0.1) * rng.choice([-1, 1]))
+            stretched = soxr.resample(samples, RATE, RATE * factor) * 10 ** (rng.uniform(-4, 4) / 20)
+            stretched = stretched + rng.normal(0, 10 ** (-65 / 20), stretched.shape)
+            speaker = speakers[contributor] + len(speakers) * (1 + n // len(sources))
+            builder.put(ingest_unchecked(stretched), corpus.words[source], speaker, None)
+    return time.perf_counter() - start
 
 
 def timed(url: str, storage: str, only: list[str] | None, workers: int):
@@ -133,6 +165,8 @@ def main() -> None:
     parser.add_argument("--per-defect", type=int, default=40)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--store", type=Path, help="keep (or reuse) the generated store in this directory")
+    parser.add_argument("--scale-to", type=int, metavar="N",
+                        help="first grow the campaign to N clips with resampled copies of its clean takes")
     args = parser.parse_args()
     if args.store is not None:
         args.store.mkdir(parents=True, exist_ok=True)
@@ -145,6 +179,10 @@ def main() -> None:
 def report(args: argparse.Namespace, directory: Path) -> None:
     """Build or reuse the store, time the checks and print the tables."""
     url, storage, corpus, build_s = populate(directory, args.speakers, args.per_defect)
+    if args.scale_to and args.scale_to > len(corpus.truth):
+        build_s += scale_up(url, storage, corpus, args.scale_to)
+        (directory / "truth.json").write_text(json.dumps({"truth": corpus.truth, "words": corpus.words,
+                                                          "rooms": True}))
     clips = len(corpus.truth)
     rooms = sum(word == AMBIENCE_WORD for word in corpus.words.values())
     print(f"# checks benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "

@@ -230,3 +230,21 @@ def test_canonical_decoder_reads_what_the_collector_writes() -> None:
     assert np.array_equal(decode_canonical(wav_bytes(pcm)), pcm)
     stereo = encode_wav(np.stack([pcm, pcm], axis=1) / 32768.0, 16000)
     assert np.array_equal(decode_canonical(stereo), pcm)
+
+
+def test_word_embeddings_of_a_batch_are_each_clips_own() -> None:
+    """The batched word embedding gives every clip the vector it gets alone (unit length, gain-free)."""
+    from curation.checks.features import log_mel, word_embedding
+    from tests.defects import take
+
+    rng = np.random.default_rng(8)
+    clips = np.zeros((3, 16000), dtype=np.float32)
+    for row, word in enumerate(("yes", "no", "stop")):
+        samples = take(word, row, 0, rng)[:16000]
+        clips[row, :len(samples)] = samples
+    mels = log_mel(clips)
+    batch = word_embedding(mels)
+    for row in range(3):
+        assert np.allclose(batch[row], word_embedding(mels[row]), atol=1e-5)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(word_embedding(log_mel(clips[0] * 0.3)), batch[0], atol=1e-4)

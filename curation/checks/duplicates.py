@@ -4,8 +4,7 @@ index for candidates, then a normalised cross-correlation of the two waveforms t
 
 from __future__ import annotations
 
-import functools
-from collections import defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -155,15 +154,38 @@ def near_duplicates(records: Sequence[ClipRecord], block: FeatureBlock, context:
 def _confirmed(ordered: list[ClipRecord], pairs: list[tuple[int, int, float]], context: CheckContext,
                transform: Callable[[np.ndarray], Spectrum], max_lag: int | None, cache: int) -> list[Finding]:
     """Confirm candidate pairs by waveform correlation; return a finding per later clip."""
-    spectra = functools.lru_cache(maxsize=cache)(lambda r: transform(load_audio(r, context)))
+    spectra = _Spectra(pairs, lambda row: transform(load_audio(ordered[row], context)), cache)
     found: dict[str, Finding] = {}
     for i, j, _sim in pairs:
         first, later = sorted((ordered[i], ordered[j]), key=lambda r: (r.created_at, r.row_id))
         if first.sha256 == later.sha256:
             continue
-        score = peak_correlation(spectra(first), spectra(later), max_lag)
+        score = peak_correlation(spectra.get(i), spectra.get(j), max_lag)
         if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
             found[later.clip_id] = Finding(
                 later.clip_id, NEAR, "near_duplicate", score,
                 f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id)
     return list(found.values())
+
+
+class _Spectra:
+    """Each clip's spectrum, computed once while pairs still need it and dropped after its last pair (an
+    LRU cache of one size decoded a clip about twice: a clip is in about two pairs, far apart)."""
+
+    def __init__(self, pairs: list[tuple[int, int, float]], compute: Callable[[int], Spectrum],
+                 limit: int) -> None:
+        self.uses = Counter(row for i, j, _sim in pairs for row in (i, j))
+        self.compute, self.limit = compute, limit
+        self.kept: OrderedDict[int, Spectrum] = OrderedDict()
+
+    def get(self, row: int) -> Spectrum:
+        """Return the row's spectrum for one more use."""
+        value = self.kept.pop(row, None)
+        if value is None:
+            value = self.compute(row)
+        self.uses[row] -= 1
+        if self.uses[row] > 0:
+            self.kept[row] = value
+            if len(self.kept) > self.limit:
+                self.kept.popitem(last=False)
+        return value
