@@ -225,3 +225,27 @@ def test_batch_norm_models_predict_in_inference_mode_after_a_short_run():
     model.fit(features, labels, epochs=6, batch_size=32, verbose=0)  # 36 steps
     predicted = np.argmax(model.predict(features, verbose=0), axis=1)
     assert np.mean(predicted == labels) >= 0.6  # one class only would be 1/3
+
+
+def test_learning_rate_warms_up_then_decays_by_cosine():
+    from training.fit import TrainConfig, learning_rate_schedule
+
+    schedule = learning_rate_schedule(TrainConfig(warmup_epochs=2), 0.004, steps=10, epochs=20)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 110, 200)]
+    assert rates[0] == pytest.approx(0.0004) and rates[1] == pytest.approx(0.0022, rel=1e-3)
+    assert rates[2] == pytest.approx(0.004) and rates[2] > rates[3] > rates[4]
+    assert rates[4] == pytest.approx(0.004 * 0.02, rel=1e-3)
+    plain = learning_rate_schedule(TrainConfig(), 0.002, steps=10, epochs=20)
+    assert float(plain(0)) == pytest.approx(0.002) and float(plain(200)) == pytest.approx(0.00004, rel=1e-3)
+
+
+def test_one_hot_labels_for_label_smoothing(release, tmp_path):
+    from training.pipeline import build_cache, training_dataset
+
+    indexed = read_release(release)
+    labels = choose_labels(indexed, ("yes", "no"))
+    cache = build_cache(indexed, labels, "training", PARAMS, generated_noise(16000), tmp_path, 0,
+                        Augmentation(copies=0))
+    batch = next(iter(training_dataset(cache, 4, 0, np.ones(len(labels), np.float32), Augmentation(copies=0),
+                                       one_hot=len(labels))))
+    assert batch[1].shape == (4, len(labels)) and np.allclose(np.sum(batch[1], axis=1), 1.0)

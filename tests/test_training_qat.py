@@ -56,8 +56,11 @@ def test_fake_quant_copy_keeps_the_weights_and_simulates_int8():
     for layer in model.layers:
         for before, after in zip(layer.get_weights(), copy.get_layer(layer.name).get_weights(), strict=False):
             assert np.array_equal(before, after)
-    features = np.random.default_rng(1).uniform(0, 20, (4, *PARAMS.shape)).astype(np.float32)
-    plain, simulated = model.predict(features, verbose=0), copy.predict(features, verbose=0)
+    tiny = build_model("tiny_conv", PARAMS.shape, 4)
+    copy = fake_quant_model(tiny)
+    features = np.random.default_rng(1).uniform(0, 20, (8, *PARAMS.shape)).astype(np.float32)
+    copy(features, training=True)  # activation ranges are learnt in training
+    plain, simulated = tiny.predict(features, verbose=0), copy.predict(features, verbose=0)
     assert not np.array_equal(plain, simulated) and np.allclose(plain, simulated, atol=0.05)
 
 

@@ -63,10 +63,21 @@ class ActivationRange(keras.layers.Layer):
 
 
 class QuantConv2D(keras.layers.Conv2D):
-    """Conv2D with its kernel rounded per output channel."""
+    """Conv2D with its kernel rounded per output channel, and its output when it has an activation."""
+
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        self.output_range = ActivationRange(name=f"{self.name}_range")
+        self.output_range.build(None)
 
     def convolution_op(self, inputs, kernel):
         return super().convolution_op(inputs, _fake_quant_per_channel(kernel))
+
+    def call(self, inputs, training=None):
+        outputs = super().call(inputs)
+        if self.activation is keras.activations.linear:  # batch norm follows: folded in at conversion
+            return outputs
+        return self.output_range(outputs, training=training)
 
 
 class QuantDepthwiseConv2D(keras.layers.DepthwiseConv2D):
