@@ -147,7 +147,10 @@ def test_every_registered_model_builds_with_the_shared_head():
 
 @pytest.mark.slow
 def test_block_net_is_int8_under_50_kb_and_runs_on_tflm():
-    """The recommended sizes hold: res_ds_cnn and ds_cnn convert to full-integer models of at most 50 KB."""
+    """The recommended sizes hold: res_ds_cnn and ds_cnn convert to full-integer models of at most 50 KB.
+
+    A KB is 1,000 bytes here, as in issue 16's table (51,792 bytes written 51.8 KB).
+    """
     from training.models import build_model
     from training.quantize import tflite_scores, to_int8_tflite
     from training.tflm import tflm_scores, top1_agreement
@@ -160,7 +163,7 @@ def test_block_net_is_int8_under_50_kb_and_runs_on_tflm():
         model.set_weights([weight + np.abs(rng.normal(0, 0.1, weight.shape)).astype(weight.dtype)
                            for weight in model.get_weights()])
         flatbuffer = to_int8_tflite(model, inputs)
-        assert 45_000 < len(flatbuffer) <= 50 * 1024, (name, len(flatbuffer))  # trained: 47,424 and 50,184
+        assert 45_000 < len(flatbuffer) <= 50_000, (name, len(flatbuffer))  # 48 filters made 50,184 trained
         quantized = quantize_features(inputs)
         assert top1_agreement(tflm_scores(flatbuffer, quantized), tflite_scores(flatbuffer, quantized)) == 1
 
