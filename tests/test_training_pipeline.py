@@ -182,7 +182,7 @@ def test_fit_keeps_the_best_validation_weights_and_prints_a_summary(release, tmp
     assert metrics["evaluation_split"] == "validation"
     assert metrics["accuracy"]["float"] == pytest.approx(final["val_accuracy"])
     assert 1 <= final["best_epoch"] <= final["epochs_run"] <= 4
-    assert metrics["training"]["class_weighting"] and metrics["training"]["augmentation"]["copies"] == 4
+    assert metrics["training"]["class_weighting"] and metrics["training"]["augmentation"]["copies"] == 8
     assert "summary on validation:" in result.output and "best epoch" in result.output
 
 
