@@ -1,4 +1,4 @@
-"""A held-out synthetic crowd as a release: TTS voices (espeak-ng, flite) speaking keywords and other words.
+"""A held-out synthetic crowd as a release: TTS voices (espeak-ng, flite, festival) speaking words.
 
 Each speaker is one TTS voice at its own pitch and rate; speakers of a split never speak in another split
 (ids chosen so the Speech Commands hash rule agrees with the list files). Clips get room noise at a random
@@ -41,12 +41,15 @@ OTHER_WORDS = ("bed", "bird", "cat", "dog", "house", "tree", "wow", "happy")
 ESPEAK_VOICES = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-gb-x-gbclan", "en-us-nyc",
                  "en+f3", "en+m3", "en-us+f2", "en+f4", "en-us+m2", "en-gb-x-gbcwmd", "en+klatt")
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
+# Debian's festival with festvox-kallpc16k, festvox-kdlpc16k and festvox-us-slt-hts
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 
 
 def speakers(per_split: dict[str, int], seed: int) -> list[tuple[str, str, dict]]:
     """(speaker id, split, voice) for every speaker: engines and voices alternate, pitch and rate vary."""
     rng = np.random.default_rng(seed)
     engines = [("flite", v) for v in FLITE_VOICES] if shutil.which("flite") else []
+    engines += [("festival", v) for v in FESTIVAL_VOICES] if shutil.which("festival") else []
     engines += [("espeak-ng", v) for v in ESPEAK_VOICES]
     chosen, counts, counter = [], dict.fromkeys(per_split, 0), 0
     while any(counts[split] < n for split, n in per_split.items()):
@@ -67,6 +70,8 @@ def synthesise(word: str, voice: dict, take: int) -> np.ndarray:
     import soxr
 
     rate = voice["rate"] * (1 + 0.08 * take)
+    if voice["engine"] == "festival":
+        return _festival(word, voice, rate)
     if voice["engine"] == "flite":
         with tempfile.NamedTemporaryFile(suffix=".wav") as out:
             subprocess.run(["flite", "-voice", voice["voice"], "-t", word, "-o", out.name,
@@ -82,6 +87,40 @@ def synthesise(word: str, voice: dict, take: int) -> np.ndarray:
     if data.ndim > 1:
         data = data[:, 0]
     return soxr.resample(data, source_rate, RATE)
+
+
+_FESTIVAL_CACHE: dict[tuple[str, int, float], dict[str, np.ndarray]] = {}
+
+
+def _festival(word: str, voice: dict, rate: float) -> np.ndarray:
+    """Festival: every word of a voice and rate in one text2wave run (start-up dominates), then cut."""
+    key = (voice["voice"], voice["pitch"], round(rate, 4))
+    if key not in _FESTIVAL_CACHE:
+        if len(_FESTIVAL_CACHE) > 8:  # a speaker's takes alternate word by word: keep a few rates
+            _FESTIVAL_CACHE.clear()
+        _FESTIVAL_CACHE[key] = _festival_words(KEYWORDS + OTHER_WORDS, voice, rate)
+    return _FESTIVAL_CACHE[key][word]
+
+
+def _festival_words(words: tuple[str, ...], voice: dict, rate: float) -> dict[str, np.ndarray]:
+    """Festival's voices: rate by duration stretch; pitch by reading the output at a shifted rate."""
+    import soxr
+
+    shift = 0.85 + 0.006 * voice["pitch"]  # pitch 25-75 -> 1.0-1.3 times the voice's own
+    with tempfile.TemporaryDirectory() as folder:
+        script = [f"(voice_{voice['voice']})", f"(Parameter.set 'Duration_Stretch {shift / rate:.3f})"]
+        script += [f'(utt.save.wave (utt.synth (Utterance Text "{word}")) "{folder}/{word}.wav" \'riff)'
+                   for word in words]
+        subprocess.run(["festival", "--pipe"], input="\n".join(script).encode(), check=True,
+                       capture_output=True, timeout=120)
+        spoken = {}
+        for word in words:
+            data, source_rate = sf.read(f"{folder}/{word}.wav", dtype="float32")
+            data = data[:, 0] if data.ndim > 1 else data
+            loud = np.flatnonzero(np.abs(data) > 0.02 * (np.max(np.abs(data)) + 1e-9))  # festival pads
+            data = data[loud[0]:loud[-1] + 1] if len(loud) else data
+            spoken[word] = soxr.resample(data, source_rate * shift, RATE)
+    return spoken
 
 
 def room_noise(length: int, rng: np.random.Generator) -> np.ndarray:

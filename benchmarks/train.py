@@ -6,11 +6,14 @@ test speakers, and appends a dated record to benchmarks/RESULTS.md.
 
     python benchmarks/train.py [--crowd DIR] [--models ds_cnn,res_ds_cnn] [--epochs 20] [--no-augmentation]
     python benchmarks/train.py --throughput 10000   # feature cache rate and epoch time on N clips
+    python benchmarks/train.py --models res_ds_cnn --set label_smoothing=0.1 --set copies=8 --label v2
+      (--set NAME=VALUE overrides a TrainConfig or Augmentation field for a screening run)
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import os
 import resource
@@ -56,12 +59,34 @@ def group_accuracy(model_dir: Path, release: Path) -> dict[str, float]:
     return {group: float(np.mean(values)) for group, values in sorted(hits.items())}
 
 
-def train_one(release: Path, name: str, epochs: int, augment: bool, out: Path) -> dict:
+def configured(name: str, epochs: int, settings: dict[str, object], seed: int = 0):
+    """The recipe's TrainConfig for a model, with `settings` replacing TrainConfig or Augmentation fields."""
+    from training.fit import TrainConfig
+
+    config = TrainConfig(model=name, epochs=epochs, keywords=KEYWORDS, seed=seed)
+    augmentation_fields = {field.name for field in dataclasses.fields(config.augmentation)}
+    augmentation = {key: value for key, value in settings.items() if key in augmentation_fields}
+    rest = {key: value for key, value in settings.items() if key not in augmentation_fields}
+    return dataclasses.replace(config, augmentation=dataclasses.replace(config.augmentation, **augmentation),
+                               **rest)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs (values as Python literals) from --set."""
+    settings = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        settings[key.strip()] = ast.literal_eval(value.strip())
+    return settings
+
+
+def train_one(release: Path, name: str, epochs: int, augment: bool, out: Path,
+              settings: dict[str, object] | None = None, label: str = "", seed: int = 0) -> dict:
     """Train one model on the crowd; return its figures."""
     from training.augment import NO_AUGMENTATION
-    from training.fit import TrainConfig, train
+    from training.fit import train
 
-    config = TrainConfig(model=name, epochs=epochs, keywords=KEYWORDS)
+    config = configured(name, epochs, settings or {}, seed)
     if not augment:
         config = dataclasses.replace(config, augmentation=NO_AUGMENTATION)
     load, started, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
@@ -70,7 +95,8 @@ def train_one(release: Path, name: str, epochs: int, augment: bool, out: Path) -
     groups = group_accuracy(out, release)
     voices = {group: value for group, value in groups.items() if ":" in group}
     accuracy = metrics["accuracy"]
-    return {"model": name + ("" if augment else " (no augmentation)"), "tflm": accuracy["tflm"],
+    return {"model": name + ("" if augment else " (no augmentation)") + (f" [{label}]" if label else ""),
+            "tflm": accuracy["tflm"],
             "float": accuracy["float"], "int8_tflite": accuracy["int8_tflite"],
             "agreement": metrics["tflm_tflite_agreement"], "bytes": metrics["sizes"]["int8_tflite_bytes"],
             "arena": metrics["sizes"]["arena_bytes"], "params": metrics["params"],
@@ -209,6 +235,10 @@ def main() -> None:
     parser.add_argument("--no-augmentation", action="store_true", help="Also train the default without it.")
     parser.add_argument("--throughput", type=int, help="Measure the feature cache and an epoch on N clips.")
     parser.add_argument("--transfer", action="store_true", help="Measure --base against scratch.")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="Override a TrainConfig or Augmentation field (repeatable).")
+    parser.add_argument("--label", default="", help="A name for this variant in the table.")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     if args.epochs is None:
@@ -227,8 +257,9 @@ def main() -> None:
             text = ", ".join(f"{key} {value:.1f}" if isinstance(value, float) else f"{key} {value}"
                              for key, value in figures.items())
         else:
-            rows = [train_one(args.crowd, name, args.epochs, True, Path(work) / name)
-                    for name in args.models.split(",")]
+            settings = parse_settings(args.settings)
+            rows = [train_one(args.crowd, name, args.epochs, True, Path(work) / name, settings, args.label,
+                              args.seed) for name in args.models.split(",")]
             if args.no_augmentation:
                 from training.architectures import DEFAULT_ARCHITECTURE
 

@@ -173,6 +173,11 @@ def test_train_writes_every_file_of_the_model_dir(model, release):
     assert "CC-BY-4.0" in card and "CC0-1.0" in card
     assert "wordcrowd fixture speakers" in model_dir.licence_section()
     assert metrics["accuracy"]["tflm"] >= 0.6, metrics  # well above chance (1/5) after 3 epochs
+    quantization = metrics["quantization"]  # whether quantization-aware fine-tuning was used, and why
+    assert isinstance(quantization["quantization_aware"], bool)
+    assert "validation_int8_post_training" in quantization
+    assert "Quantization: full-integer post-training quantization" in card
+    assert ("quantization-aware fine-tuning was used" in card) == quantization["quantization_aware"]
 
 
 def test_int8_model_has_int8_input_and_output_with_the_device_mapping(model):

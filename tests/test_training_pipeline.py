@@ -147,7 +147,10 @@ def test_every_registered_model_builds_with_the_shared_head():
 
 @pytest.mark.slow
 def test_block_net_is_int8_under_50_kb_and_runs_on_tflm():
-    """The recommended sizes hold: res_ds_cnn and ds_cnn convert to full-integer models of at most 50 KB."""
+    """The recommended sizes hold: res_ds_cnn and ds_cnn convert to full-integer models of at most 50 KB.
+
+    A KB is 1,000 bytes here, as in issue 16's table (51,792 bytes written 51.8 KB).
+    """
     from training.models import build_model
     from training.quantize import tflite_scores, to_int8_tflite
     from training.tflm import tflm_scores, top1_agreement
@@ -160,7 +163,7 @@ def test_block_net_is_int8_under_50_kb_and_runs_on_tflm():
         model.set_weights([weight + np.abs(rng.normal(0, 0.1, weight.shape)).astype(weight.dtype)
                            for weight in model.get_weights()])
         flatbuffer = to_int8_tflite(model, inputs)
-        assert 45_000 < len(flatbuffer) <= 50 * 1024, (name, len(flatbuffer))  # trained: 47,424 and 50,184
+        assert 45_000 < len(flatbuffer) <= 50_000, (name, len(flatbuffer))  # 48 filters made 50,184 trained
         quantized = quantize_features(inputs)
         assert top1_agreement(tflm_scores(flatbuffer, quantized), tflite_scores(flatbuffer, quantized)) == 1
 
@@ -179,7 +182,7 @@ def test_fit_keeps_the_best_validation_weights_and_prints_a_summary(release, tmp
     assert metrics["evaluation_split"] == "validation"
     assert metrics["accuracy"]["float"] == pytest.approx(final["val_accuracy"])
     assert 1 <= final["best_epoch"] <= final["epochs_run"] <= 4
-    assert metrics["training"]["class_weighting"] and metrics["training"]["augmentation"]["copies"] == 4
+    assert metrics["training"]["class_weighting"] and metrics["training"]["augmentation"]["copies"] == 8
     assert "summary on validation:" in result.output and "best epoch" in result.output
 
 
@@ -225,3 +228,27 @@ def test_batch_norm_models_predict_in_inference_mode_after_a_short_run():
     model.fit(features, labels, epochs=6, batch_size=32, verbose=0)  # 36 steps
     predicted = np.argmax(model.predict(features, verbose=0), axis=1)
     assert np.mean(predicted == labels) >= 0.6  # one class only would be 1/3
+
+
+def test_learning_rate_warms_up_then_decays_by_cosine():
+    from training.fit import TrainConfig, learning_rate_schedule
+
+    schedule = learning_rate_schedule(TrainConfig(warmup_epochs=2), 0.004, steps=10, epochs=20)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 110, 200)]
+    assert rates[0] == pytest.approx(0.0004) and rates[1] == pytest.approx(0.0022, rel=1e-3)
+    assert rates[2] == pytest.approx(0.004) and rates[2] > rates[3] > rates[4]
+    assert rates[4] == pytest.approx(0.004 * 0.02, rel=1e-3)
+    plain = learning_rate_schedule(TrainConfig(), 0.002, steps=10, epochs=20)
+    assert float(plain(0)) == pytest.approx(0.002) and float(plain(200)) == pytest.approx(0.00004, rel=1e-3)
+
+
+def test_one_hot_labels_for_label_smoothing(release, tmp_path):
+    from training.pipeline import build_cache, training_dataset
+
+    indexed = read_release(release)
+    labels = choose_labels(indexed, ("yes", "no"))
+    cache = build_cache(indexed, labels, "training", PARAMS, generated_noise(16000), tmp_path, 0,
+                        Augmentation(copies=0))
+    batch = next(iter(training_dataset(cache, 4, 0, np.ones(len(labels), np.float32), Augmentation(copies=0),
+                                       one_hot=len(labels))))
+    assert batch[1].shape == (4, len(labels)) and np.allclose(np.sum(batch[1], axis=1), 1.0)

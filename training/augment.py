@@ -20,9 +20,9 @@ GENERATED_NOISE_SECONDS = 10.0
 class Augmentation:
     """How training clips are varied; copies is the number of augmented copies kept in the feature cache."""
 
-    copies: int = 4
+    copies: int = 8  # caching costs seconds; more copies, more variety per epoch (4 before)
     time_shift_ms: int = 100  # TF speech_commands' default
-    speed_range: tuple[float, float] = (0.9, 1.1)  # sox `speed`: tempo and pitch together
+    speed_range: tuple[float, float] = (0.85, 1.15)  # sox `speed`: tempo and pitch together (±10 % before)
     gain_db_range: tuple[float, float] = (-6.0, 6.0)
     background_frequency: float = 0.8  # TF speech_commands' default share of clips with noise
     snr_db_range: tuple[float, float] = (0.0, 25.0)

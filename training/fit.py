@@ -40,13 +40,19 @@ class TrainConfig:
     seed: int = 0
     keywords: tuple[str, ...] | None = None
     batch_size: int = 32
-    learning_rate: float = 0.002
-    patience: int = 6  # epochs without a better validation accuracy before stopping
+    learning_rate: float = 0.002  # the peak, reached after the warm-up; cosine decay to 2 % of it after
+    warmup_epochs: int = 3  # linear warm-up from a tenth of the rate
+    label_smoothing: float = 0.1
+    # epochs without a better validation accuracy before stopping: 6 ended main's recipe at epoch 26 of 60
+    # on the three-engine crowd (10 validation speakers make a noisy curve) while it was still improving
+    patience: int = 10
     augmentation: Augmentation = field(default_factory=Augmentation)
     balance_classes: bool = True
     base: Path | None = None  # a model directory whose feature layers are reused (transfer)
     fine_tune_epochs: int | None = None  # after the head: unfrozen epochs at a tenth of the rate (None: half)
     false_accept_budget_per_hour: float = DEFAULT_FALSE_ACCEPT_BUDGET_PER_HOUR  # for the operating point
+    quantization_aware: bool | None = None  # None: fine-tune quantization-aware when PTQ loses > 1 point
+    qat_epochs: int | None = None  # None: a tenth of the epochs (at least 2), at a tenth of the rate
 
 
 class EpochReport(keras.callbacks.Callback):
@@ -123,16 +129,19 @@ def _fit(model: keras.Model, splits: dict[str, FeatureCache], config: TrainConfi
     weights = (class_weights(training.labels, model.output_shape[-1]) if config.balance_classes
                else np.ones(model.output_shape[-1], dtype=np.float32))
     steps = max(1, -(-training.clean // config.batch_size))  # an epoch: as many examples as clean clips
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs, alpha=0.02)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+    classes = model.output_shape[-1]
+    schedule = learning_rate_schedule(config, learning_rate, steps, epochs)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   weighted_metrics=[], metrics=["accuracy"])
     validation = None
     if len(splits["validation"]):
         examples, features = splits["validation"].clean_examples()
-        validation = (features, examples.labels)
+        validation = (features, keras.utils.to_categorical(examples.labels, classes))
     else:
         report("the validation split is empty: training without validation or early stopping")
-    dataset = training_dataset(training, config.batch_size, config.seed, weights, config.augmentation)
+    dataset = training_dataset(training, config.batch_size, config.seed, weights, config.augmentation,
+                               one_hot=classes)
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps, validation_data=validation, verbose=0,
                         shuffle=False,  # the stream is shuffled by training_dataset
                         callbacks=_callbacks(config, validation is not None, report, epochs, label))
@@ -140,6 +149,16 @@ def _fit(model: keras.Model, splits: dict[str, FeatureCache], config: TrainConfi
     best = int(np.argmax(values["val_accuracy"])) if "val_accuracy" in values else len(values["loss"]) - 1
     return {"epochs_run": len(values["loss"]), "best_epoch": best + 1,
             **{name: float(series[best]) for name, series in values.items() if name != "learning_rate"}}
+
+
+def learning_rate_schedule(config: TrainConfig, peak: float, steps: int,
+                           epochs: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Cosine decay from `peak` to 2 % of it, after a linear warm-up from a tenth (config.warmup_epochs)."""
+    warmup = min(config.warmup_epochs, epochs // 2) * steps
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=steps * epochs, alpha=0.02)
+    return keras.optimizers.schedules.CosineDecay(peak / 10, decay_steps=steps * epochs - warmup, alpha=0.02,
+                                                  warmup_target=peak, warmup_steps=warmup)
 
 
 def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: FeatureParams,
@@ -155,7 +174,8 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
             model, splits, config, report, epochs, config.learning_rate / 10, "fine-tune epoch")) or final
     train_seconds = time.perf_counter() - started
     calibration = _calibration_rows(splits["training"], config.seed)
-    float_tflite, int8_tflite = _save_models(folder, model, calibration, config.seed, report)
+    int8_tflite, quantization = _quantize(model, splits, config, calibration, report)
+    float_tflite = _save_models(folder, model, int8_tflite)
     report("evaluating: Keras float, TFLite int8 and the TFLM interpreter; measuring the arena")
     metrics = evaluate(model, int8_tflite, labels, _evaluation_split(splits),
                        ReleaseViews(release, params, plots_dir=folder, seed=config.seed,
@@ -173,7 +193,8 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
     metrics = {"model": name, "params": model.count_params(), "labels": labels,
                "release": _release_facts(release), **metrics,
                "examples": {split: cache.clean for split, cache in splits.items()},
-               "training": _training_facts(config, splits["training"], train_seconds, final)}
+               "training": _training_facts(config, splits["training"], train_seconds, final),
+               "quantization": quantization}
     if lineage:
         metrics["base"] = lineage
     write_model_files(folder, labels, params, metrics, render_model_card(release, metrics))
@@ -185,7 +206,10 @@ def _train_into(folder: Path, release: ReleaseDir, labels: list[str], params: Fe
 def _training_facts(config: TrainConfig, training: FeatureCache, seconds: float, final: dict) -> dict:
     augmentation = config.augmentation
     return {"epochs": config.epochs, "seed": config.seed, "batch_size": config.batch_size,
-            "learning_rate": config.learning_rate, "learning_rate_schedule": "cosine decay to 2 %",
+            "learning_rate": config.learning_rate,
+            "learning_rate_schedule": (f"linear warm-up for {config.warmup_epochs} epochs, " if
+                                       config.warmup_epochs else "") + "cosine decay to 2 %",
+            "label_smoothing": config.label_smoothing,
             "early_stopping_patience": config.patience, "class_weighting": config.balance_classes,
             "augmentation": {"copies": augmentation.copies, "time_shift_ms": augmentation.time_shift_ms,
                              "speed_range": list(augmentation.speed_range),
@@ -203,16 +227,37 @@ def _calibration_rows(training: FeatureCache, seed: int) -> np.ndarray:
     return dequantize_features(training.features[chosen])
 
 
-def _save_models(folder: Path, model: keras.Model, calibration: np.ndarray, seed: int,
-                 report: Report) -> tuple[bytes, bytes]:
-    """Write model.keras, float.tflite and int8.tflite (calibrated on training features)."""
+def _quantize(model: keras.Model, splits: dict[str, FeatureCache], config: TrainConfig,
+              calibration: np.ndarray, report: Report) -> tuple[bytes, dict]:
+    """int8 by post-training quantization, fine-tuned quantization-aware when that loses > 1 point."""
+    from training.qat import quantize_aware
+
+    report("converting: int8.tflite (full-integer, calibrated on training features)")
+    int8_tflite = to_int8_tflite(model, calibration, config.seed)
+    source = splits["validation"] if splits["validation"].clean else splits["training"]
+    validation = (np.asarray(source.features[:source.clean]), source.labels[:source.clean])
+    epochs = config.qat_epochs if config.qat_epochs is not None else max(2, config.epochs // 10)
+
+    def fit(quantized: keras.Model) -> None:
+        report(f"post-training quantization loses more than a point: {epochs} quantization-aware epochs")
+        _fit(quantized, splits, config, report, epochs, config.learning_rate / 10, "quantization-aware epoch")
+
+    int8_tflite, facts = quantize_aware(model, int8_tflite, validation, fit,
+                                        lambda chosen: to_int8_tflite(chosen, calibration, config.seed),
+                                        config.quantization_aware)
+    chosen = "quantization-aware fine-tuning" if facts["quantization_aware"] else "post-training"
+    report(f"quantization: {chosen} (validation float {facts['validation_float']:.3f}, post-training int8 "
+           f"{facts['validation_int8_post_training']:.3f})")
+    return int8_tflite, facts
+
+
+def _save_models(folder: Path, model: keras.Model, int8_tflite: bytes) -> bytes:
+    """Write model.keras, float.tflite and int8.tflite; return the float flatbuffer."""
     model.save(folder / "model.keras")
-    report("converting: float.tflite, int8.tflite (full-integer, calibrated on training features)")
     float_tflite = to_float_tflite(model)
-    int8_tflite = to_int8_tflite(model, calibration, seed)
     (folder / "float.tflite").write_bytes(float_tflite)
     (folder / "int8.tflite").write_bytes(int8_tflite)
-    return float_tflite, int8_tflite
+    return float_tflite
 
 
 def _evaluation_split(splits: dict[str, FeatureCache]) -> tuple[str, Examples, np.ndarray]:

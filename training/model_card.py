@@ -117,8 +117,25 @@ def _metrics_section(metrics: dict) -> str:
         + _agreement(metrics) + f"Confusion matrix (TFLM): `{CONFUSION_MATRIX_FILE}`.\n\n"
         f"Sizes: int8 model {sizes['int8_tflite_bytes']:,} bytes, float model "
         f"{sizes['float_tflite_bytes']:,} bytes, tensor arena {sizes['arena_bytes']:,} bytes "
-        f"({sizes['arena_measured_by']}).\n" + _cost(metrics)
+        f"({sizes['arena_measured_by']}).\n" + _quantization(metrics) + _cost(metrics)
     )
+
+
+def _quantization(metrics: dict) -> str:
+    facts = metrics.get("quantization")
+    if not facts:
+        return ""
+    before, after = facts["validation_float"], facts["validation_int8_post_training"]
+    line = (f"\nQuantization: {facts['method']}; on validation it lost {(before - after) * 100:.1f} points "
+            f"(float {percent(before)}, int8 {percent(after)})")
+    if facts["quantization_aware"]:
+        line += (f"; quantization-aware fine-tuning was used (int8 "
+                 f"{percent(facts['validation_int8_after_qat'])} on validation after it)")
+    elif "qat_discarded" in facts:
+        line += f"; quantization-aware fine-tuning was tried and discarded ({facts['qat_discarded']})"
+    else:
+        line += "; no quantization-aware fine-tuning (used when post-training loses more than a point)"
+    return line + ".\n"
 
 
 def _agreement(metrics: dict) -> str:

@@ -97,8 +97,11 @@ def build_ds_cnn_small(input_shape: tuple[int, int], num_classes: int,
 
 def build_res_ds_cnn(input_shape: tuple[int, int], num_classes: int,
                      batch_size: int | None = None) -> keras.Model:
-    """The recommended block net: 48 filters, 6 residual depthwise-separable blocks, the second strided."""
-    return build_ds_cnn(input_shape, num_classes, batch_size, filters=48, blocks=6, residual=True,
+    """The recommended block net: 46 filters, 6 residual depthwise-separable blocks, the second strided.
+
+    46 rather than 48 filters keeps the int8 model under 50,000 bytes for 12 classes (48 made 50,184).
+    """
+    return build_ds_cnn(input_shape, num_classes, batch_size, filters=46, blocks=6, residual=True,
                         name="res_ds_cnn")
 
 

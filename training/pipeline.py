@@ -128,8 +128,11 @@ def spec_augment(features: tf.Tensor, augmentation: Augmentation) -> tf.Tensor:
 
 
 def training_dataset(cache: FeatureCache, batch_size: int, seed: int, weights: np.ndarray,
-                     augmentation: Augmentation) -> tf.data.Dataset:
-    """An endless stream of shuffled (features, label, weight) batches over every row of the cache."""
+                     augmentation: Augmentation, one_hot: int | None = None) -> tf.data.Dataset:
+    """An endless stream of shuffled (features, label, weight) batches over every row of the cache.
+
+    With one_hot=N the labels come as one-hot rows of N classes (for a label-smoothed loss).
+    """
     rng = np.random.default_rng(seed)
     frames, channels = cache.features.shape[1:]
 
@@ -147,4 +150,6 @@ def training_dataset(cache: FeatureCache, batch_size: int, seed: int, weights: n
     if augmentation.time_masks or augmentation.frequency_masks:
         dataset = dataset.map(lambda x, y, w: (spec_augment(x, augmentation), y, w),
                               num_parallel_calls=tf.data.AUTOTUNE)
+    if one_hot:
+        dataset = dataset.map(lambda x, y, w: (x, tf.one_hot(y, one_hot), w))
     return dataset.prefetch(tf.data.AUTOTUNE)

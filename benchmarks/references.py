@@ -1,0 +1,157 @@
+"""Reference recipes run beside wordcrowd on the benchmark crowd: the MLPerf Tiny KWS `ds_cnn` recipe.
+
+The recipe's own code is not part of wordcrowd: fetch mlcommons/tiny and point --mlperf at its
+benchmark/training/keyword_spotting folder. This script imports its model builder (keras_model.get_model)
+and learning-rate schedule (kws_util.get_callbacks) unchanged and feeds them the crowd's micro features:
+the same clips, unknown and silence shares as wordcrowd, one copy of each training clip with background
+noise in 80 % of them (the recipe's noise draw is made once per clip), no other augmentation, its batch
+size and epochs. The int8 model is made and judged as wordcrowd's are (full-integer post-training
+quantization calibrated on training features, TFLM on the unseen test speakers). It prints a table row.
+
+    python benchmarks/references.py --mlperf /tmp/mlperf-kws/benchmark/training/keyword_spotting
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import types
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.crowd import KEYWORDS  # noqa: E402
+
+# the recipe mixes noise at a volume up to 0.1 of full scale into peak-normalised speech: about 20 dB below
+# the speech at its loudest; drawn here as an SNR over the clip
+MLPERF_AUGMENTATION = {"copies": 1, "time_shift_ms": 0, "speed_range": (1.0, 1.0),
+                       "gain_db_range": (0.0, 0.0), "background_frequency": 0.8,
+                       "snr_db_range": (10.0, 30.0), "time_masks": 0, "frequency_masks": 0}
+
+
+def crowd_features(crowd: Path, folder: Path, augmentation: dict) -> dict:
+    """The crowd's feature caches (training with the given augmentation) and labels, via training.pipeline."""
+    from training.augment import NO_AUGMENTATION, Augmentation
+    from training.dataset import choose_labels, read_release
+    from training.features import FeatureParams
+    from training.pipeline import build_cache, release_noises
+
+    release = read_release(crowd)
+    labels = choose_labels(release, KEYWORDS)
+    params = FeatureParams()
+    noises, _ = release_noises(release, params, 0)
+    caches = {split: build_cache(release, labels, split, params, noises, folder, 0,
+                                 Augmentation(**augmentation) if split == "training" else NO_AUGMENTATION)
+              for split in ("training", "validation", "testing")}
+    return {"labels": labels, "caches": caches}
+
+
+def judge(model, data: dict, shape: tuple[int, ...]) -> dict:
+    """int8 TFLM accuracy on the test speakers, per voice group and engine; bytes and arena."""
+    from curation.release_format import read_clips_tsv
+    from training.features import dequantize_features
+    from training.quantize import to_int8_tflite
+    from training.tflm import measure_arena, tflm_scores
+
+    training, testing = data["caches"]["training"], data["caches"]["testing"]
+    calibration = dequantize_features(training.features[:training.clean][:1000]).reshape(-1, *shape)
+    int8 = to_int8_tflite(model, calibration)
+    predicted = np.argmax(tflm_scores(int8, testing.features[:testing.clean]), axis=1)
+    truth = testing.labels[:testing.clean]
+    source = {row["path"]: row["source"] for row in read_clips_tsv(data["crowd"])}
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for path, label, guess in zip(testing.paths[:testing.clean], truth, predicted, strict=True):
+        if path in source:
+            hits[source[path]].append(bool(label == guess))
+            hits[source[path].split(":")[0]].append(bool(label == guess))
+    groups = {group: float(np.mean(values)) for group, values in sorted(hits.items())}
+    voices = {group: value for group, value in groups.items() if ":" in group}
+    arena = measure_arena(int8, testing.features[0])
+    return {"tflm": float(np.mean(predicted == truth)), "bytes": len(int8), "arena": arena.minimal_bytes,
+            "worst": min(voices.items(), key=lambda item: item[1]),
+            "best": max(voices.items(), key=lambda item: item[1]),
+            "engines": {group: value for group, value in groups.items() if ":" not in group}}
+
+
+def mlperf(crowd: Path, recipe: Path, work: Path, epochs: int | None) -> dict:
+    """Train the MLPerf Tiny ds_cnn with its own builder, optimizer and step schedule on micro features."""
+    data = crowd_features(crowd, work, MLPERF_AUGMENTATION) | {"crowd": crowd}
+    sys.path.insert(0, str(recipe))
+    sys.modules.setdefault("tensorflow_datasets", types.ModuleType("tensorflow_datasets"))  # unused import
+    import keras_model  # the recipe's, from --mlperf
+    import kws_util
+
+    keras_model.DepthwiseConv2D = _depthwise_conv2d()  # its keyword for Keras 2, under Keras 3's name
+
+    argv = ["--feature_type", "mfcc", "--dct_coefficient_count", "40", "--window_size_ms", "30",
+            "--window_stride_ms", "20"] + (["--epochs", str(epochs)] if epochs else [])
+    flags, _ = _parse(kws_util, argv)
+    model = keras_model.get_model(args=flags)  # compiled by the recipe: Adam, sparse cross-entropy
+    training, validation = data["caches"]["training"], data["caches"]["validation"]
+    from training.features import dequantize_features
+
+    shape = (49, 40, 1)
+    noisy = slice(training.clean, len(training))  # the copy with the recipe's background noise
+    x = dequantize_features(training.features[noisy]).reshape(-1, *shape)
+    y = training.labels[noisy]
+    x_val = dequantize_features(validation.features[:validation.clean]).reshape(-1, *shape)
+    started, cpu = time.perf_counter(), time.process_time()
+    model.fit(x, y, batch_size=flags.batch_size, epochs=flags.epochs, shuffle=True, verbose=2,
+              validation_data=(x_val, validation.labels[:validation.clean]),
+              callbacks=kws_util.get_callbacks(args=flags))
+    fit_s, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"recipe": f"MLPerf Tiny ds_cnn, {flags.epochs} epochs, batch {flags.batch_size}, step schedule",
+            "fit_s": fit_s, "cpu_s": fit_cpu, "params": model.count_params(), **judge(model, data, shape)}
+
+
+def _depthwise_conv2d():
+    """Keras 3's DepthwiseConv2D taking Keras 2's kernel_regularizer (the recipe passes it)."""
+    import keras
+
+    class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
+        def __init__(self, *args, kernel_regularizer=None, **kwargs) -> None:
+            super().__init__(*args, depthwise_regularizer=kernel_regularizer, **kwargs)
+
+    return DepthwiseConv2D
+
+
+def _parse(kws_util, argv: list[str]):
+    """The recipe's argument parser, on our arguments rather than sys.argv."""
+    saved = sys.argv
+    sys.argv = ["train.py", *argv]
+    try:
+        return kws_util.parse_command()
+    finally:
+        sys.argv = saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crowd", type=Path, default=Path(tempfile.gettempdir()) / "wordcrowd-crowd")
+    parser.add_argument("--mlperf", type=Path, required=True,
+                        help="The fetched mlcommons/tiny benchmark/training/keyword_spotting folder.")
+    parser.add_argument("--epochs", type=int, help="Epochs (default: the recipe's own).")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as work:
+        row = mlperf(args.crowd, args.mlperf.resolve(), Path(work), args.epochs)
+    engines = ", ".join(f"{engine} {value:.1%}" for engine, value in row["engines"].items())
+    text = ("| recipe | TFLM int8 | worst voice | best voice | per engine | int8 bytes | arena bytes "
+            "| params | fit s | CPU s | load at start |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+            f"| {row['recipe']} | {row['tflm']:.1%} | {row['worst'][0]} {row['worst'][1]:.0%} | "
+            f"{row['best'][0]} {row['best'][1]:.0%} | {engines} | {row['bytes']:,} | {row['arena']:,} | "
+            f"{row['params']:,} | {row['fit_s']:.0f} | {row['cpu_s']:.0f} | {load:.1f} |")
+    print(text)  # for the hand-written RESULTS.md section (one block per session)
+
+
+if __name__ == "__main__":
+    main()
