@@ -64,10 +64,16 @@ def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
     signal = pcm.astype(np.float32) * (1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0)
     count = 1 + max(0, signal.shape[-1] - FRAME_SAMPLES) // HOP_SAMPLES
     index = np.arange(FRAME_SAMPLES)[None, :] + HOP_SAMPLES * np.arange(count)[:, None]
-    frames = signal[..., index] * _window()
-    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=-1)  # 4× numpy's float32 FFT here
-    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
-    return 10.0 * np.log10(np.maximum(power @ mel_matrix(bands), POWER_FLOOR))
+    frames = signal[..., index]
+    frames *= _window()
+    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=-1, overwrite_x=True)  # 4× numpy's float32 FFT here
+    power = np.square(spectrum.real)  # in place from here on: temporaries cost more than the arithmetic
+    power += np.square(spectrum.imag)
+    mel = (power.reshape(-1, power.shape[-1]) @ mel_matrix(bands)).reshape(*power.shape[:-1], bands)
+    np.maximum(mel, POWER_FLOOR, out=mel)
+    np.log10(mel, out=mel)
+    mel *= 10.0
+    return mel
 
 
 def fingerprint(mel_db: np.ndarray) -> np.ndarray:
