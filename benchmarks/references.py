@@ -119,7 +119,9 @@ def _depthwise_conv2d():
 
     class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
         def __init__(self, *args, kernel_regularizer=None, **kwargs) -> None:
-            super().__init__(*args, depthwise_regularizer=kernel_regularizer, **kwargs)
+            if kernel_regularizer is not None:  # a clone passes depthwise_regularizer from its config
+                kwargs["depthwise_regularizer"] = kernel_regularizer
+            super().__init__(*args, **kwargs)
 
     return DepthwiseConv2D
 

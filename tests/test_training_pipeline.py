@@ -238,7 +238,7 @@ def test_learning_rate_warms_up_then_decays_by_cosine():
     assert rates[0] == pytest.approx(0.0004) and rates[1] == pytest.approx(0.0022, rel=1e-3)
     assert rates[2] == pytest.approx(0.004) and rates[2] > rates[3] > rates[4]
     assert rates[4] == pytest.approx(0.004 * 0.02, rel=1e-3)
-    plain = learning_rate_schedule(TrainConfig(), 0.002, steps=10, epochs=20)
+    plain = learning_rate_schedule(TrainConfig(warmup_epochs=0), 0.002, steps=10, epochs=20)
     assert float(plain(0)) == pytest.approx(0.002) and float(plain(200)) == pytest.approx(0.00004, rel=1e-3)
 
 
