@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
+
 from collector.audio import (
     DEFAULT_LIMITS,
     DecodedAudio,
@@ -89,12 +91,21 @@ def _decoded(data: bytes, filename: str | None, mimetype: str | None,
 
 
 def _quality(decoded: DecodedAudio, levels: Levels, speech: Speech) -> Quality:
+    """Return the stored metrics of a decoded upload."""
     return Quality(
         duration_ms=decoded.duration_ms, sample_rate_hz=decoded.sample_rate_hz, channels=decoded.channels,
         peak_dbfs=levels.peak_dbfs, rms_dbfs=levels.rms_dbfs, clipped_fraction=levels.clipped_fraction,
         dc_offset=levels.dc_offset, snr_db=speech.snr_db, speech_ms=speech.speech_ms,
         speech_segments=speech.segments, speech_at_edge=speech.at_edge,
         silent_fraction=round(levels.silent_fraction, 6))
+
+
+def _accepted(data: bytes, fmt: str, pcm: np.ndarray, quality: Quality, flags: list[str]) -> IngestedClip:
+    """Return the accepted clip: canonical WAV of pcm, checksums, metrics and the verdict its flags give."""
+    return IngestedClip(
+        canonical_wav=wav_bytes(pcm), sha256=hashlib.sha256(pcm.tobytes()).hexdigest(),
+        original=data, original_format=fmt, original_sha256=hashlib.sha256(data).hexdigest(),
+        quality=quality, verdict="review" if flags else "accept", flags=flags)
 
 
 def ambience_limits(max_bytes: int = DEFAULT_LIMITS.max_bytes,
@@ -121,11 +132,7 @@ def ingest_ambience(data: bytes, filename: str | None = None, mimetype: str | No
     error = ambience_reject_reason(quality, limits)
     if error:
         raise error
-    flags = ambience_flags(quality)
-    return IngestedClip(
-        canonical_wav=wav_bytes(pcm), sha256=hashlib.sha256(pcm.tobytes()).hexdigest(),
-        original=data, original_format=fmt, original_sha256=hashlib.sha256(data).hexdigest(),
-        quality=quality, verdict="review" if flags else "accept", flags=flags)
+    return _accepted(data, fmt, pcm, quality, ambience_flags(quality))
 
 
 def ingest(data: bytes, filename: str | None = None, mimetype: str | None = None,
@@ -137,8 +144,4 @@ def ingest(data: bytes, filename: str | None = None, mimetype: str | None = None
     error = reject_reason(quality, limits)
     if error:
         raise error
-    flags = review_flags(quality)
-    return IngestedClip(
-        canonical_wav=wav_bytes(window.pcm), sha256=hashlib.sha256(window.pcm.tobytes()).hexdigest(),
-        original=data, original_format=fmt, original_sha256=hashlib.sha256(data).hexdigest(),
-        quality=quality, verdict="review" if flags else "accept", flags=flags)
+    return _accepted(data, fmt, window.pcm, quality, review_flags(quality))
