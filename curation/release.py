@@ -326,7 +326,7 @@ def _unflagged_or_validated():
     """Room sound nobody has checked: no ingestion flag and no check finding, unless a curator approved it.
 
     Flagged room sound (speech in it, clipping) would teach a model's silence class the wrong thing, and peers
-    never vote on it, so it waits for a curator; a keyword kind never gets here."""
+    never vote on it, so it waits for a curator; word clips pass this condition as they are."""
     finding = select(ClipFinding.id).where(ClipFinding.clip_id == Clip.id).exists()
     unflagged = and_(Clip.auto_verdict == "accept", ~finding)
     return or_(Keyword.kind != "ambience", STATUS == "validated", unflagged)
