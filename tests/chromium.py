@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 import requests
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +29,27 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 FAKE_RATE = 48000
+
+
+def playwright_or_skip():
+    """Return playwright.sync_api, or skip the calling module where Chromium is missing (never in CI)."""
+    if not CHROMIUM.exists() and not os.environ.get("CI"):  # in CI a missing browser is a failure
+        pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
+
+
+@contextmanager
+def chromium_saying(word: str, mic_dir: Path) -> Iterator:
+    """One Chromium whose fake microphone says `word` once a loop, in a quiet room."""
+    from playwright.sync_api import sync_playwright
+
+    microphone = fake_microphone(mic_dir / f"{word}.wav", spoken_word_with_quiet(word))
+    with sync_playwright() as driver:
+        browser = launch(driver, microphone)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass

@@ -7,7 +7,6 @@ check, encode and upload real synthesized speech; the store is then read directl
 from __future__ import annotations
 
 import io
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from collector.campaigns import create_campaign
 from collector.models import Clip, Consent, Contributor, Demographics, Erasure, Vote
 from licenses import consent_sha256
 from tests.chromium import (
-    CHROMIUM,
     DESKTOP,
     FAKE_RATE,
     PHONE,
@@ -37,6 +35,7 @@ from tests.chromium import (
     fake_microphone,
     launch,
     new_page,
+    playwright_or_skip,
     seed_other_contributor,
     served_collector,
     shoot,
@@ -51,9 +50,7 @@ WORD = "yes"
 CAMPAIGN = "yes-no"
 TAKE_SECONDS = 2.0  # longer than a loop of the fake microphone's file plus a word: a whole word in each take
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):  # in CI a missing browser is a failure
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
 
 

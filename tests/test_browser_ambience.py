@@ -19,18 +19,16 @@ from collector.campaigns import create_campaign
 from collector.models import AMBIENCE_WORD, Clip, Keyword
 from tests.chromium import (
     BIN,
-    CHROMIUM,
     DESKTOP,
     PHONE,
     Server,
     axe_violations,
+    chromium_saying,
     contributor_of,
-    fake_microphone,
-    launch,
     new_page,
+    playwright_or_skip,
     served_collector,
     shoot,
-    spoken_word_with_quiet,
     stored_token,
 )
 from tests.speech import room_wav
@@ -41,10 +39,7 @@ CAMPAIGN = "room"
 TAKE_MS = 2000
 PASSWORD = "a long curator password"
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):  # in CI a missing browser is a failure
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+expect = playwright_or_skip().expect
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """Chromium whose microphone says "yes" in a quiet room, over and over."""
-    microphone = fake_microphone(tmp_path_factory.mktemp("mic") / "yes.wav", spoken_word_with_quiet("yes"))
-    with sync_playwright() as driver:
-        launched = launch(driver, microphone)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_saying("yes", tmp_path_factory.mktemp("mic")) as chromium:
+        yield chromium
 
 
 def consent_and_open_recorder(page, server: Server) -> None:

@@ -5,7 +5,6 @@ screenshots of the recorder, Listen and My data at phone and desktop sizes (test
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,20 +13,18 @@ import requests
 
 from collector.pages import compiled_languages
 from tests.chromium import (
-    CHROMIUM,
     DESKTOP,
     PHONE,
     Server,
     axe_violations,
+    chromium_saying,
     consenting_contributor,
-    fake_microphone,
-    launch,
     load_axe,
     new_page,
+    playwright_or_skip,
     seed_other_contributor,
     served_collector,
     shoot,
-    spoken_word_with_quiet,
 )
 from tests.speech import speech_wav
 
@@ -39,11 +36,8 @@ PAGES = ["/", f"/c/{CAMPAIGN}/", f"/c/{CAMPAIGN}/consent", f"/c/{CAMPAIGN}/profi
          f"/c/{CAMPAIGN}/listen", "/my-data", "/recover"]
 NEW_VISITOR_PAGES = [f"/c/{CAMPAIGN}/listen", "/my-data"]  # pages that look different without a key
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):  # in CI a missing browser is a failure
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_or_skip()
 pytest.importorskip("axe_playwright_python")
-sync_playwright = playwright_api.sync_playwright
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +62,8 @@ def token(server: Server) -> str:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """One Chromium for the module, its fake microphone saying "yes" once a loop."""
-    microphone = fake_microphone(tmp_path_factory.mktemp("mic") / "yes.wav", spoken_word_with_quiet("yes"))
-    with sync_playwright() as driver:
-        chromium = launch(driver, microphone)
+    with chromium_saying("yes", tmp_path_factory.mktemp("mic")) as chromium:
         yield chromium
-        chromium.close()
 
 
 def page_with_key(browser, viewport: dict, token: str | None, *, axe: bool = False):

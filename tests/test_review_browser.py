@@ -16,12 +16,12 @@ from collector.models import Clip
 from curation.review.decisions import REJECT_REASONS
 from tests.chromium import (
     BIN,
-    CHROMIUM,
     DESKTOP,
     Server,
     fake_microphone,
     launch,
     new_page,
+    playwright_or_skip,
     seed_other_contributor,
     served_collector,
     shoot,
@@ -33,9 +33,7 @@ pytestmark = pytest.mark.browser
 CAMPAIGN = "yes-no"
 PASSWORD = "a long curator password"
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
 
 
