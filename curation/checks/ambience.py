@@ -16,15 +16,16 @@ import scipy.fft
 import scipy.signal
 
 from collector.canonical import CANONICAL_RATE_HZ
+from collector.ingest import AMBIENCE_MAX_SECONDS as MAX_SECONDS
+from collector.ingest import AMBIENCE_MIN_SECONDS as MIN_SECONDS
 from collector.quality import MAX_CLIPPED_FRACTION, MAX_DC_OFFSET
 from curation.checks.features import fingerprint, log_mel
 from curation.checks.records import ClipRecord, Finding
 
 CHECK = "ambience"  # the audio half; the stored-metric half reports under "quality" (rules.py)
 QUALITY = "quality"
-# What an ambience recording should last (issue 15: 10–30 s of room sound). A second of slack either way
-# keeps a recorder's rounding from flagging a take.
-MIN_SECONDS, MAX_SECONDS = 10.0, 30.0
+# How long room sound should last is the collector's rule (MIN_SECONDS, MAX_SECONDS); a second of slack
+# either way keeps a recorder's rounding from flagging a take.
 LENGTH_SLACK_S = 1.0
 # A real microphone in the quietest room still hisses above −80 dBFS (about 3 LSB of 16-bit audio); a peak
 # below it is a muted or dead input, not a quiet room. The speech rule's −40 dBFS would refuse quiet rooms.
