@@ -70,6 +70,18 @@ def test_workers_return_results_in_order_and_hand_back_errors(count: int) -> Non
     with Workers(count) as pool:
         assert pool.parallel == (count > 1)
         assert list(pool.map(_halve, [8, 4, 2, 0])) == [4, 2, 1, 0]
+        assert list(pool.share(_halve, list(range(0, 400, 2)))) == list(range(200))
         assert pool.submit(_halve, 6).result() == 3
         with pytest.raises(CheckError, match="3 is odd"):
             pool.submit(_halve, 3).result()
+
+
+def test_candidate_pairs_are_grouped_by_component_in_index_order() -> None:
+    """A clip's pairs end up side by side (its spectrum is computed once per part), each group in order."""
+    from curation.checks.duplicates import by_component
+
+    pairs = [(0, 5, 0.9), (1, 2, 0.8), (3, 5, 0.7), (2, 4, 0.6), (6, 7, 0.65), (0, 3, 0.95)]
+    grouped = by_component(pairs)
+    assert sorted(grouped) == sorted(pairs)
+    assert grouped == [(0, 5, 0.9), (3, 5, 0.7), (0, 3, 0.95), (1, 2, 0.8), (2, 4, 0.6), (6, 7, 0.65)]
+    assert by_component([]) == []

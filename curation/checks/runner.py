@@ -109,7 +109,7 @@ def _mapped(records: Sequence[ClipRecord], context: CheckContext, work: _Work, p
     bar = tqdm(total=len(records), desc="checking clips", unit="clip", leave=False,
                disable=not (progress and sys.stderr.isatty()))
     with bar:
-        results = pool.map(map_chunk, parts, [context] * len(parts), [work] * len(parts))
+        results = pool.share(map_chunk, parts, context, work)
         for part, result in zip(parts, results, strict=True):
             bar.update(len(part))
             yield result
@@ -150,7 +150,7 @@ def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], 
             context: CheckContext, run: CheckRun, predictions: labels.Predictions | None,
             pool: Workers) -> None:
     """The reduce steps: hash lookups, the fingerprint index, keyword centroids, confident learning. The
-    word checks' classifier folds and the near-duplicate waveform checks go to the pool side by side."""
+    near-duplicate waveform checks go to the pool while this process fits the word classifier's folds."""
     if duplicates.EXACT in chosen:
         with run.stage("exact duplicates"):
             run.findings.extend(duplicates.exact_duplicates(session, records))
@@ -159,8 +159,9 @@ def _reduce(session: Session, records: Sequence[ClipRecord], chosen: list[str], 
         if ambience.CHECK in chosen:
             run.findings.extend(block.ambience_findings)
         word_checks = [c for c in (words.WRONG_WORD, words.OUTLIER) if c in chosen]
-        with ThreadPoolExecutor(max_workers=1) as side:  # hands the folds to the pool while this one indexes
-            word_future = (side.submit(words.word_findings, records, block, word_checks, run.stage, pool)
+        # the folds in a thread of this process (the workers need no scikit-learn) while this one indexes
+        with ThreadPoolExecutor(max_workers=1) as side:
+            word_future = (side.submit(words.word_findings, records, block, word_checks, run.stage)
                            if word_checks else None)
             if duplicates.NEAR in chosen:
                 run.findings.extend(duplicates.near_duplicates(records, block, context, run.stage, pool))

@@ -59,7 +59,7 @@ def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
                   checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured,
                   pool: Workers = SERIAL) -> list[Finding]:
     """Return wrong-word findings (another word is likelier) and outlier findings (far from its own); the
-    classifier's folds run in the pool."""
+    classifier's folds run in the pool given."""
     keyword = {r.clip_id: r.keyword for r in records}
     labels = [keyword[cid] for cid in block.clip_ids]
     findings: list[Finding] = []
