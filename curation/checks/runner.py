@@ -26,6 +26,7 @@ from curation.checks.records import (
     ClipRecord,
     Finding,
     chunks,
+    count_records,
     load_records,
 )
 from curation.checks.vectors import FeatureBlock, feature_chunk, stack
@@ -41,6 +42,7 @@ class CheckRun:
 
     checks: list[str]
     clips: int
+    workers: int = 1  # processes that did the work (1: this one alone)
     findings: list[Finding] = field(default_factory=list)
     unmatched_predictions: int = 0
     notes: list[str] = field(default_factory=list)
@@ -81,6 +83,10 @@ def choose_checks(only: Sequence[str] | None, predictions: Path | None) -> list[
 class _Work:
     quality: bool
     features: bool
+
+
+# A pool pays for its start (~1.5 s of CPU) only with at least this many units of work (chunks) per worker.
+MIN_PARTS_PER_WORKER = 2
 
 
 # An ambience clip (10–30 s: decoding, voicing, a fingerprint) costs about as much as 60 spoken clips; they go
@@ -124,7 +130,10 @@ def run_checks(session: Session, campaign: Campaign, context: CheckContext, *,
     run = CheckRun(chosen, 0)
     work = _Work(rules.CHECK in chosen, bool(AUDIO_CHECKS & set(chosen)))
     read = None
-    with Workers(workers if work.features else 1) as pool:  # metrics alone: a pool costs more than it saves
+    # metrics alone, or a small campaign: a pool costs more than it saves
+    big = workers > 1 and count_records(session, campaign) >= MIN_PARTS_PER_WORKER * workers * chunk_size
+    with Workers(workers if work.features and big else 1) as pool:
+        run.workers = pool.count
         with run.stage("load records"):
             records = load_records(session, campaign)
         run.clips = len(records)
