@@ -64,10 +64,13 @@ def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
     """Return the log-mel power (dB) of int16 or float samples: (…, frames, bands) for (…, samples ≥ a
     frame)."""
     signal = pcm.astype(np.float32)
-    # the frames are a strided view of the signal; windowing (with int16 full scale folded in) is the one copy
-    frames = sliding_window_view(signal, FRAME_SAMPLES, axis=-1)[..., ::HOP_SAMPLES, :]
-    frames = frames * _window(1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0)
-    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=-1, overwrite_x=True)  # 4× numpy's float32 FFT here
+    # the frames are a strided view of the signal, windowed (int16 full scale folded in) straight into the
+    # FFT's zero padding: one copy
+    view = sliding_window_view(signal, FRAME_SAMPLES, axis=-1)[..., ::HOP_SAMPLES, :]
+    padded = np.zeros((*view.shape[:-1], FFT_SIZE), np.float32)
+    scale = 1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0
+    np.multiply(view, _window(scale), out=padded[..., :FRAME_SAMPLES])
+    spectrum = scipy.fft.rfft(padded, axis=-1, overwrite_x=True)  # 4× numpy's float32 FFT here
     power = np.square(spectrum.real)  # in place from here on: temporaries cost more than the arithmetic
     power += np.square(spectrum.imag)
     mel = (power.reshape(-1, power.shape[-1]) @ mel_matrix(bands)).reshape(*power.shape[:-1], bands)
