@@ -119,8 +119,9 @@ def report(slug: str, out_dir: Path, reference: Path | None) -> None:
               help="Also write every finding to this file, one JSON object per line.")
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Out-of-fold model predictions (TSV, docs/checks.md): enables the label_issue check.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes that decode and measure clips in parallel.")
+@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes that decode and compare clips in parallel (0: one per core; a campaign of "
+                   "fewer than two chunks of clips per worker runs in one).")
 @click.option("--only", metavar="CHECK,...", help="Run only these checks (comma-separated; default: all).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on a terminal.")
 def check(slug: str, findings_file: Path | None, predictions: Path | None, workers: int, only: str | None,

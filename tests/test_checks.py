@@ -161,7 +161,8 @@ def test_bad_predictions_file_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_pool_and_one_process_agree(stored) -> None:
-    """The map step over small chunks in a two-process pool finds exactly what one process finds."""
+    """Map and reduce over small chunks in a two-process pool find exactly what one process finds; a
+    campaign too small for a pool runs in one process."""
     env, corpus = stored
     runs = []
     for workers in (1, 2):
@@ -169,8 +170,14 @@ def test_pool_and_one_process_agree(stored) -> None:
             runs.append(run_checks(session, get_campaign(session, "kws"),
                                    CheckContext(env["WORDCROWD_STORAGE_URL"]), workers=workers,
                                    progress=False, chunk_size=8))
+    assert [run.workers for run in runs] == [1, 2]
     one, pool = ({(f.clip_id, f.check, f.reason, round(f.score, 4)) for f in run.findings} for run in runs)
     assert one == pool
+    with session_scope(env["WORDCROWD_DATABASE_URL"]) as session:  # a few clips: no pool is worth starting
+        small = run_checks(session, get_campaign(session, "kws"), CheckContext(env["WORDCROWD_STORAGE_URL"]),
+                           workers=2, progress=False)
+    assert small.workers == 1 and {(f.clip_id, f.check, f.reason, round(f.score, 4))
+                                   for f in small.findings} == one
     assert set(corpus.of("silence")) | set(corpus.of("clipping")) <= {clip for clip, *_ in one}
 
 

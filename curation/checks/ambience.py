@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft
 import scipy.signal
+from numpy.lib.stride_tricks import sliding_window_view
 
 from collector.canonical import CANONICAL_RATE_HZ
 from collector.ingest import AMBIENCE_MAX_SECONDS as MAX_SECONDS
@@ -82,12 +83,12 @@ def dropout_share(samples: np.ndarray) -> float:
 
 
 @functools.lru_cache(maxsize=1)
-def _voice_filter() -> tuple[np.ndarray, np.ndarray]:
-    """Return the band-pass (second-order sections) and the Hann window's normalised autocorrelation."""
+def _voice_filter() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the band-pass (second-order sections), the Hann window and its normalised autocorrelation."""
     band = scipy.signal.butter(4, VOICE_BAND_HZ, btype="bandpass", fs=CANONICAL_RATE_HZ, output="sos")
     window = np.hanning(VOICE_FRAME)
     own = scipy.fft.irfft(np.abs(scipy.fft.rfft(window, _VOICE_FFT)) ** 2, _VOICE_FFT)[:VOICE_FRAME]
-    return band, (own / own[0]).astype(np.float32)
+    return band, window.astype(np.float32), (own / own[0]).astype(np.float32)
 
 
 _VOICE_FFT = 1024  # ≥ VOICE_FRAME + the longest lag: no wrap-around in the autocorrelation
@@ -96,16 +97,18 @@ _LAGS = slice(int(CANONICAL_RATE_HZ / VOICE_HIGH_HZ), int(CANONICAL_RATE_HZ / VO
 
 def voiced_share(samples: np.ndarray) -> float:
     """Return the share of a recording's frames that carry a voice (a clear pitch over the room)."""
-    band, window_lags = _voice_filter()
-    signal = scipy.signal.sosfilt(band, samples.astype(np.float32) * (1 / 32768)).astype(np.float32)
-    count = 1 + (len(signal) - VOICE_FRAME) // VOICE_HOP
-    if count < 1:
+    band, window, window_lags = _voice_filter()
+    if len(samples) < VOICE_FRAME:
         return 0.0
-    index = np.arange(VOICE_FRAME)[None, :] + VOICE_HOP * np.arange(count)[:, None]
-    frames = signal[index] * np.hanning(VOICE_FRAME).astype(np.float32)
+    signal = scipy.signal.sosfilt(band, samples.astype(np.float32) * (1 / 32768)).astype(np.float32)
+    view = sliding_window_view(signal, VOICE_FRAME)[::VOICE_HOP]  # frames as a view of the signal
+    padded = np.zeros((len(view), _VOICE_FFT), np.float32)  # windowed straight into the FFT's zero padding
+    frames = np.multiply(view, window, out=padded[:, :VOICE_FRAME])
     frames -= frames.mean(axis=1, keepdims=True)
-    spectrum = scipy.fft.rfft(frames, _VOICE_FFT, axis=1)
-    lags = scipy.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, _VOICE_FFT, axis=1)
+    spectrum = scipy.fft.rfft(padded, axis=1, overwrite_x=True)
+    power_spectrum = np.square(spectrum.real)
+    power_spectrum += np.square(spectrum.imag)
+    lags = scipy.fft.irfft(power_spectrum, _VOICE_FFT, axis=1, overwrite_x=True)
     power = np.maximum(lags[:, 0], 1e-20)
     pitch = (lags[:, _LAGS] / power[:, None] / window_lags[_LAGS]).max(axis=1)
     level = 10 * np.log10(power)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -32,8 +33,8 @@ def run_check_command(slug: str, *, findings_file: Path | None, predictions: Pat
             campaign = get_campaign(session, slug)
             if campaign is None:
                 raise CheckError(f"no campaign {slug!r}; `wordcrowd campaign list` shows them")
-            run = run_checks(session, campaign, context, only=only, predictions=predictions, workers=workers,
-                             progress=progress)
+            run = run_checks(session, campaign, context, only=only, predictions=predictions,
+                             workers=workers or os.cpu_count() or 1, progress=progress)
             if findings_file is not None:  # inside the transaction: a failed write stores nothing
                 write_findings(findings_file, run.findings)
     except (CheckError, ValueError) as exc:
@@ -49,7 +50,8 @@ def run_check_command(slug: str, *, findings_file: Path | None, predictions: Pat
 
 def format_summary(slug: str, run: CheckRun, findings_file: Path | None) -> str:
     """Return one line per check: its number of findings and their reasons."""
-    lines = [f"checked {run.clips} clips of {slug}"]
+    lines = [f"checked {run.clips} clips of {slug}"
+             + (f" in {run.workers} processes" if run.workers > 1 else "")]
     for check, reasons in run.summary().items():
         detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
         lines.append(f"  {check}: {sum(reasons.values())} findings" + (f" ({detail})" if detail else ""))

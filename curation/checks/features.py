@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 
 from collector.canonical import CANONICAL_RATE_HZ
 
@@ -54,19 +55,22 @@ def _mel_matrix(bands: int) -> np.ndarray:
     return np.maximum(0.0, np.minimum(rising, falling)).T.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _window() -> np.ndarray:
-    return np.hanning(FRAME_SAMPLES).astype(np.float32)
+@functools.lru_cache(maxsize=2)
+def _window(scale: float) -> np.ndarray:
+    return (np.hanning(FRAME_SAMPLES) * scale).astype(np.float32)
 
 
 def log_mel(pcm: np.ndarray, bands: int = MEL_BANDS) -> np.ndarray:
-    """Return the log-mel power (dB) of int16 or float samples: (…, frames, bands) for (…, samples)."""
-    signal = pcm.astype(np.float32) * (1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0)
-    count = 1 + max(0, signal.shape[-1] - FRAME_SAMPLES) // HOP_SAMPLES
-    index = np.arange(FRAME_SAMPLES)[None, :] + HOP_SAMPLES * np.arange(count)[:, None]
-    frames = signal[..., index]
-    frames *= _window()
-    spectrum = scipy.fft.rfft(frames, FFT_SIZE, axis=-1, overwrite_x=True)  # 4× numpy's float32 FFT here
+    """Return the log-mel power (dB) of int16 or float samples: (…, frames, bands) for (…, samples ≥ a
+    frame)."""
+    signal = pcm.astype(np.float32)
+    # the frames are a strided view of the signal, windowed (int16 full scale folded in) straight into the
+    # FFT's zero padding: one copy
+    view = sliding_window_view(signal, FRAME_SAMPLES, axis=-1)[..., ::HOP_SAMPLES, :]
+    padded = np.zeros((*view.shape[:-1], FFT_SIZE), np.float32)
+    scale = 1.0 / 32768.0 if pcm.dtype.kind == "i" else 1.0
+    np.multiply(view, _window(scale), out=padded[..., :FRAME_SAMPLES])
+    spectrum = scipy.fft.rfft(padded, axis=-1, overwrite_x=True)  # 4× numpy's float32 FFT here
     power = np.square(spectrum.real)  # in place from here on: temporaries cost more than the arithmetic
     power += np.square(spectrum.imag)
     mel = (power.reshape(-1, power.shape[-1]) @ mel_matrix(bands)).reshape(*power.shape[:-1], bands)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 import soundfile as sf
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.audio import DEFAULT_LIMITS, IngestLimits
@@ -100,6 +100,12 @@ def record_from_row(row: Sequence) -> ClipRecord:
     metrics = dict(zip(METRIC_COLUMNS, row[10:], strict=True))
     return ClipRecord(row[0], row[1], row[2], row[3], row[4], as_utc(row[5]), row[6], row[7], row[8],
                       Quality(**metrics), row[9])
+
+
+def count_records(session: Session, campaign: Campaign) -> int:
+    """Return how many stored clips the campaign has (what load_records would return)."""
+    query = select(func.count()).select_from(Clip).where(Clip.campaign_id == campaign.id, LIVE)
+    return int(session.execute(query).scalar_one())
 
 
 def load_records(session: Session, campaign: Campaign) -> list[ClipRecord]:

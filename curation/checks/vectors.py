@@ -10,7 +10,14 @@ import numpy as np
 
 from collector.canonical import CANONICAL_SAMPLES
 from curation.checks import ambience
-from curation.checks.features import FINGERPRINT_DIM, fingerprint, log_mel, word_embedding
+from curation.checks.features import (
+    FINGERPRINT_DIM,
+    WORD_CEPSTRA,
+    WORD_STEPS,
+    fingerprint,
+    log_mel,
+    word_embedding,
+)
 from curation.checks.records import CheckContext, ClipRecord, Finding, load_audio
 
 # clips per FFT call: 8 keeps the temporaries (~1.3 MB) in the caches; 32 (5 MB) cost 2.4× the CPU a clip
@@ -34,26 +41,31 @@ class FeatureBlock:
 
 
 def feature_chunk(records: Sequence[ClipRecord], context: CheckContext) -> FeatureBlock:
-    """Decode each clip's canonical audio once: spoken clips give both vectors from one log-mel (batched),
-    ambience clips a fingerprint and their audio findings."""
+    """Decode each clip's canonical audio once: spoken clips give both vectors from one log-mel (MEL_BATCH
+    clips at a time, so the log-mels stay in the caches), ambience clips a fingerprint and their audio
+    findings."""
     spoken, rooms = ambience.ambience_records(records)
-    audio = np.zeros((len(spoken), CANONICAL_SAMPLES), dtype=np.int16)
-    for row, record in enumerate(spoken):
-        samples = load_audio(record, context)[:CANONICAL_SAMPLES]
-        audio[row, :len(samples)] = samples
-    mels = np.concatenate([log_mel(audio[start:start + MEL_BATCH])
-                           for start in range(0, len(audio), MEL_BATCH)]) if spoken else None
-    embeddings = word_embedding(mels) if spoken else None
-    prints, found = [], []
+    prints = np.zeros((len(spoken), FINGERPRINT_DIM), np.float32)
+    embeddings = np.zeros((len(spoken), WORD_CEPSTRA * WORD_STEPS), np.float32)
+    audio = np.zeros((MEL_BATCH, CANONICAL_SAMPLES), dtype=np.int16)
+    for start in range(0, len(spoken), MEL_BATCH):
+        batch = spoken[start:start + MEL_BATCH]
+        audio[:] = 0
+        for row, record in enumerate(batch):
+            samples = load_audio(record, context)[:CANONICAL_SAMPLES]
+            audio[row, :len(samples)] = samples
+        mels = log_mel(audio[:len(batch)])
+        prints[start:start + len(batch)] = fingerprint(mels)
+        embeddings[start:start + len(batch)] = word_embedding(mels)
+    room_prints, found = [], []
     for record in rooms:
         samples = load_audio(record, context)
-        prints.append(ambience.ambience_print(samples))
+        room_prints.append(ambience.ambience_print(samples))
         found.extend(ambience.audio_findings(record, samples))
-    return FeatureBlock([r.clip_id for r in spoken],
-                        fingerprint(mels).astype(np.float32) if spoken else _empty(),
+    return FeatureBlock([r.clip_id for r in spoken], prints,
                         embeddings if spoken else np.zeros((0, 0), np.float32),
-                        [r.clip_id for r in rooms], np.array(prints, np.float32).reshape(-1, FINGERPRINT_DIM),
-                        found)
+                        [r.clip_id for r in rooms],
+                        np.array(room_prints, np.float32).reshape(-1, FINGERPRINT_DIM), found)
 
 
 def stack(blocks: Sequence[FeatureBlock]) -> FeatureBlock:

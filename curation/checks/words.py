@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from curation.checks.pool import SERIAL, Workers
 from curation.checks.records import ClipRecord, Finding, Stage, unmeasured
 from curation.checks.vectors import FeatureBlock
 
@@ -55,8 +56,10 @@ def centroids(labels: Sequence[str], vectors: np.ndarray) -> dict[str, np.ndarra
 
 
 def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
-                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured) -> list[Finding]:
-    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own)."""
+                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured,
+                  pool: Workers = SERIAL) -> list[Finding]:
+    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own); the
+    classifier's folds run in the pool given."""
     keyword = {r.clip_id: r.keyword for r in records}
     labels = [keyword[cid] for cid in block.clip_ids]
     findings: list[Finding] = []
@@ -72,15 +75,13 @@ def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
         speaker = {r.clip_id: r.contributor for r in records}
         with stage("wrong words (classifier folds)"):
             findings += _wrong_words(block.clip_ids, labels, [speaker[c] for c in block.clip_ids],
-                                     block.embeddings)
+                                     block.embeddings, pool)
     return findings
 
 
 def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndarray,
-                classes: list[str]) -> np.ndarray | None:
+                classes: list[str], pool: Workers = SERIAL) -> np.ndarray | None:
     """Return each clip's class probabilities from a model trained on other speakers (None: too few)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     folds = min(WORD_FOLDS, len(set(speakers)))
@@ -89,21 +90,34 @@ def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndar
     target = np.asarray(labels)
     column = {name: index for index, name in enumerate(classes)}
     probabilities = np.zeros((len(target), len(classes)))
-    for train, test in GroupKFold(folds).split(vectors, target, np.asarray(speakers)):
-        if len(set(target[train])) < 2:
-            continue
-        model = LogisticRegression(C=WORD_C, tol=WORD_TOL, max_iter=WORD_MAX_ITER)
-        with warnings.catch_warnings():  # a loosely converged fit ranks clips as well (measured above)
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(vectors[train], target[train])
-        probabilities[np.ix_(test, [column[c] for c in model.classes_])] = model.predict_proba(vectors[test])
+    splits = [(train, test) for train, test in GroupKFold(folds).split(vectors, target, np.asarray(speakers))
+              if len(set(target[train])) > 1]
+    fitted = pool.map(fold_probabilities, [vectors[train] for train, _ in splits],
+                      [target[train] for train, _ in splits], [vectors[test] for _, test in splits])
+    for (_train, test), (fold_classes, predicted) in zip(splits, fitted, strict=True):
+        probabilities[np.ix_(test, [column[c] for c in fold_classes])] = predicted
     return probabilities
 
 
+def fold_probabilities(train: np.ndarray, labels: np.ndarray,
+                       test: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Fit the word classifier on one fold's training rows; return its classes and the test rows'
+    probabilities (pure: runs in any worker)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    model = LogisticRegression(C=WORD_C, tol=WORD_TOL, max_iter=WORD_MAX_ITER)
+    with warnings.catch_warnings(), threadpool_limits(limits=1):  # loosely converged ranks as well (above)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(train, labels)
+    return [str(c) for c in model.classes_], model.predict_proba(test)
+
+
 def _wrong_words(clip_ids: Sequence[str], labels: Sequence[str], speakers: Sequence[str],
-                 vectors: np.ndarray) -> list[Finding]:
+                 vectors: np.ndarray, pool: Workers) -> list[Finding]:
     classes = sorted(set(labels))
-    probabilities = out_of_fold(labels, speakers, vectors, classes)
+    probabilities = out_of_fold(labels, speakers, vectors, classes, pool)
     if probabilities is None:
         return []
     findings = []
