@@ -4,7 +4,10 @@ Each speaker is one TTS voice at its own pitch and rate; speakers of a split nev
 (ids chosen so the Speech Commands hash rule agrees with the list files). Clips get room noise at a random
 SNR, and _background_noise_/ holds generated noise, so training sees noise it can mix in.
 
-    python benchmarks/crowd.py OUT [--train 60 --validation 10 --test 20 --takes 2]
+    python benchmarks/crowd.py OUT [--train 120 --validation 20 --test 40 --takes 2 --seed 0 --jobs 2]
+
+Voices are assigned per split from one interleaved cycle of every installed engine's voices, so each split
+holds the engines in the same proportion (with 40 test speakers: 9 flite, 6 festival, 25 espeak-ng).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import multiprocessing
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +50,20 @@ FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 
 
+def voice_cycle() -> list[tuple[str, str]]:
+    """Every installed (engine, voice), interleaved so that any run of the cycle keeps the engines' shares."""
+    engines = [("flite", FLITE_VOICES)] if shutil.which("flite") else []
+    engines += [("festival", FESTIVAL_VOICES)] if shutil.which("festival") else []
+    engines += [("espeak-ng", ESPEAK_VOICES)]
+    placed = [((index + 0.5) / len(voices), order, engine, voice)
+              for order, (engine, voices) in enumerate(engines) for index, voice in enumerate(voices)]
+    return [(engine, voice) for _, _, engine, voice in sorted(placed)]
+
+
 def speakers(per_split: dict[str, int], seed: int) -> list[tuple[str, str, dict]]:
-    """(speaker id, split, voice) for every speaker: engines and voices alternate, pitch and rate vary."""
+    """(speaker id, split, voice) of every speaker, stratified: each split walks the voice cycle alone."""
     rng = np.random.default_rng(seed)
-    engines = [("flite", v) for v in FLITE_VOICES] if shutil.which("flite") else []
-    engines += [("festival", v) for v in FESTIVAL_VOICES] if shutil.which("festival") else []
-    engines += [("espeak-ng", v) for v in ESPEAK_VOICES]
+    cycle = voice_cycle()
     chosen, counts, counter = [], dict.fromkeys(per_split, 0), 0
     while any(counts[split] < n for split, n in per_split.items()):
         speaker = hashlib.sha256(f"crowd-{seed}-{counter}".encode()).hexdigest()[:8]
@@ -58,7 +71,7 @@ def speakers(per_split: dict[str, int], seed: int) -> list[tuple[str, str, dict]
         counter += 1
         if counts[split] >= per_split[split]:
             continue
-        engine, voice = engines[len(chosen) % len(engines)]
+        engine, voice = cycle[counts[split] % len(cycle)]
         chosen.append((speaker, split, {"engine": engine, "voice": voice, "pitch": int(rng.integers(25, 75)),
                                         "rate": float(rng.uniform(0.8, 1.25))}))
         counts[split] += 1
@@ -147,25 +160,37 @@ def clip_of(word: str, voice: dict, take: int, rng: np.random.Generator) -> np.n
     return canonical_window(np.clip(noisy, -1, 1).astype(np.float32)).pcm.astype(np.int16)
 
 
-def write_crowd(root: Path, per_split: dict[str, int], takes: int, seed: int = 0) -> dict[str, str]:
+def speaker_rows(root: Path, index: int, speaker: str, split: str, voice: dict, takes: int,
+                 seed: int) -> list[dict]:
+    """Write one speaker's clips (its own random stream, so speakers can be written in parallel)."""
+    rng = np.random.default_rng([seed, index])
+    source, rows = f"{voice['engine']}:{voice['voice']}", []
+    for word in KEYWORDS + OTHER_WORDS:
+        for take in range(takes):
+            path = clip_path(word, speaker, take)
+            clip = clip_of(word, voice, take, rng)
+            sf.write(root / path, clip, RATE, subtype="PCM_16")
+            rows.append({"path": path, "keyword": word, "speaker_id": speaker, "split": split,
+                         "license": "CC0-1.0", "consent_version": "1", "age": "", "gender": "",
+                         "accent": "", "language": "en", "up_votes": 2, "down_votes": 0,
+                         "status": "validated", "duration_ms": 1000, "snr_db": "", "rms_dbfs": "",
+                         "sha256": hashlib.sha256(clip.tobytes()).hexdigest(), "source": source})
+    return rows
+
+
+def write_crowd(root: Path, per_split: dict[str, int], takes: int, seed: int = 0,
+                jobs: int = 1) -> dict[str, str]:
     """Write the release; return each speaker's voice group (engine:voice) for per-group accuracy."""
     root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    rows, groups = [], {}
-    for speaker, split, voice in speakers(per_split, seed):
-        groups[speaker] = f"{voice['engine']}:{voice['voice']}"
-        for word in KEYWORDS + OTHER_WORDS:
-            (root / word).mkdir(exist_ok=True)
-            for take in range(takes):
-                path = clip_path(word, speaker, take)
-                clip = clip_of(word, voice, take, rng)
-                sf.write(root / path, clip, RATE, subtype="PCM_16")
-                rows.append({"path": path, "keyword": word, "speaker_id": speaker, "split": split,
-                             "license": "CC0-1.0", "consent_version": "1", "age": "", "gender": "",
-                             "accent": "", "language": "en", "up_votes": 2, "down_votes": 0,
-                             "status": "validated", "duration_ms": 1000, "snr_db": "", "rms_dbfs": "",
-                             "sha256": hashlib.sha256(clip.tobytes()).hexdigest(), "source": groups[speaker]})
-    _write_noise(root, rng)
+    for word in KEYWORDS + OTHER_WORDS:
+        (root / word).mkdir(exist_ok=True)
+    chosen = speakers(per_split, seed)
+    groups = {speaker: f"{voice['engine']}:{voice['voice']}" for speaker, _, voice in chosen}
+    tasks = [(root, index, speaker, split, voice, takes, seed)
+             for index, (speaker, split, voice) in enumerate(chosen)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        rows = [row for written in pool.starmap(speaker_rows, tasks, chunksize=1) for row in written]
+    _write_noise(root, np.random.default_rng([seed, len(chosen)]))
     write_split_lists(root, sorted((ReleasedClip(r["path"], r["keyword"], r["split"]) for r in rows),
                                    key=lambda clip: clip.path))
     write_clips_tsv(root, rows)
@@ -193,14 +218,17 @@ def _write_noise(root: Path, rng: np.random.Generator) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--train", type=int, default=60)
-    parser.add_argument("--validation", type=int, default=10)
-    parser.add_argument("--test", type=int, default=20)
+    parser.add_argument("--train", type=int, default=120)
+    parser.add_argument("--validation", type=int, default=20)
+    parser.add_argument("--test", type=int, default=40)
     parser.add_argument("--takes", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="Speakers written in parallel.")
     args = parser.parse_args()
     per_split = {"training": args.train, "validation": args.validation, "testing": args.test}
-    groups = write_crowd(args.out, per_split, args.takes)
-    print(f"{args.out}: {len(groups)} speakers")
+    started = time.perf_counter()
+    groups = write_crowd(args.out, per_split, args.takes, args.seed, args.jobs)
+    print(f"{args.out}: {len(groups)} speakers in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ code behind `wordcrowd train`), scores the int8 model on the TFLM interpreter pe
 test speakers, and appends a dated record to benchmarks/RESULTS.md.
 
     python benchmarks/train.py [--crowd DIR] [--models ds_cnn,res_ds_cnn] [--epochs 20] [--no-augmentation]
+      [--keep DIR]   # keep the model directories (metrics.json, confusion matrix) in DIR
     python benchmarks/train.py --throughput 10000   # feature cache rate and epoch time on N clips
     python benchmarks/train.py --models res_ds_cnn --set label_smoothing=0.1 --set copies=8 --label v2
       (--set NAME=VALUE overrides a TrainConfig or Augmentation field for a screening run)
@@ -240,6 +241,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="A name for this variant in the table.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--keep", type=Path, help="Keep the model directories in this folder.")
     args = parser.parse_args()
     if args.epochs is None:
         from training.architectures import DEFAULT_EPOCHS
@@ -247,9 +249,10 @@ def main() -> None:
         args.epochs = DEFAULT_EPOCHS
     if not (args.crowd / "release.json").is_file():
         started = time.perf_counter()
-        write_crowd(args.crowd, {"training": 60, "validation": 10, "testing": 20}, takes=2)
+        write_crowd(args.crowd, {"training": 120, "validation": 20, "testing": 40}, takes=2, jobs=2)
         print(f"crowd written in {time.perf_counter() - started:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as scratch:
+        work = str(args.keep) if args.keep else scratch
         if args.transfer:
             text = transfer(args.crowd, args.epochs, Path(work))
         elif args.throughput:

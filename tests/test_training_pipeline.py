@@ -108,6 +108,27 @@ def test_feature_cache_holds_device_features_and_seeded_copies(release, tmp_path
     assert np.array_equal(again.features, cache.features)  # same seed, same cache
 
 
+def test_unknown_and_silence_shares_apply_to_the_training_cache_only(release, tmp_path):
+    from training.dataset import SILENCE_LABEL, UNKNOWN_LABEL
+    from training.pipeline import build_cache, release_noises
+
+    indexed = read_release(release)
+    labels = choose_labels(indexed, ["yes", "no"])
+    noises = release_noises(indexed, PARAMS, 0)[0]
+    more = dataclasses.replace(FAST, unknown_percentage=30.0, silence_percentage=20.0)
+    cache = build_cache(indexed, labels, "training", PARAMS, noises, tmp_path, 0, more)
+    clean = cache.labels[:cache.clean]
+    keywords = int((clean >= 2).sum())  # 12 keyword clips: 30 % -> 4 unknown, 20 % -> 3 silence
+    assert (clean == labels.index(UNKNOWN_LABEL)).sum() == 4
+    assert (clean == labels.index(SILENCE_LABEL)).sum() == 3
+    assert keywords == 12 and len(cache) == 3 * cache.clean
+    (tmp_path / "default").mkdir()
+    default = build_cache(indexed, labels, "training", PARAMS, noises, tmp_path / "default", 0, FAST)
+    assert (default.labels[:default.clean] == labels.index(UNKNOWN_LABEL)).sum() == 2  # 10 %
+    with pytest.raises(ValueError):
+        Augmentation(unknown_percentage=-1.0)
+
+
 def test_release_without_noise_gets_generated_noise(release):
     from training.pipeline import release_noises
 

@@ -30,12 +30,18 @@ class Augmentation:
     time_mask_frames: int = 5
     frequency_masks: int = 2  # ... and of up to this many channels
     frequency_mask_channels: int = 4
+    # the training split's shares of other words (as _unknown_) and of silence, in % of its keyword clips
+    # (TF speech_commands' 10 %); validation and testing keep 10 % so that scores stay comparable
+    unknown_percentage: float = 10.0
+    silence_percentage: float = 10.0
 
     def __post_init__(self) -> None:
         if self.copies < 0:
             raise ValueError("copies must be zero or more")
         if not 0.0 <= self.background_frequency <= 1.0:
             raise ValueError("background_frequency must be between 0 and 1")
+        if self.unknown_percentage < 0 or self.silence_percentage < 0:
+            raise ValueError("unknown_percentage and silence_percentage must be zero or more")
 
 
 NO_AUGMENTATION = Augmentation(copies=0, time_shift_ms=0, speed_range=(1.0, 1.0), gain_db_range=(0.0, 0.0),

@@ -88,17 +88,18 @@ class Entry:
     label: int
 
 
-def split_entries(release: ReleaseDir, labels: Sequence[str], split: str,
-                  rng: np.random.Generator) -> list[Entry]:
-    """A split's examples: keyword clips, a 10 % share of other words as unknown, then 10 % silence."""
+def split_entries(release: ReleaseDir, labels: Sequence[str], split: str, rng: np.random.Generator,
+                  unknown_percentage: float = UNKNOWN_PERCENTAGE,
+                  silence_percentage: float = SILENCE_PERCENTAGE) -> list[Entry]:
+    """A split's examples: keyword clips, a share of other words as unknown (10 %), then silence (10 %)."""
     index = {label: i for i, label in enumerate(labels)}
     in_split = [clip for clip in release.clips if clip.split == split]
     wanted = [clip for clip in in_split if clip.word in index]
     others = [clip for clip in in_split if clip.word not in index]
-    unknown_count = min(len(others), math.ceil(len(wanted) * UNKNOWN_PERCENTAGE / 100))
+    unknown_count = min(len(others), math.ceil(len(wanted) * unknown_percentage / 100))
     unknown = [others[i] for i in sorted(rng.choice(len(others), unknown_count, replace=False))]
     entries = [Entry(clip.path, index.get(clip.word, index[UNKNOWN_LABEL])) for clip in wanted + unknown]
-    silence_count = math.ceil(len(wanted) * SILENCE_PERCENTAGE / 100)
+    silence_count = math.ceil(len(wanted) * silence_percentage / 100)
     return entries + [Entry(None, index[SILENCE_LABEL])] * silence_count
 
 

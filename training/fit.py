@@ -217,7 +217,9 @@ def _training_facts(config: TrainConfig, training: FeatureCache, seconds: float,
                              "background_frequency": augmentation.background_frequency,
                              "snr_db_range": list(augmentation.snr_db_range),
                              "time_masks": augmentation.time_masks,
-                             "frequency_masks": augmentation.frequency_masks},
+                             "frequency_masks": augmentation.frequency_masks,
+                             "unknown_percentage": augmentation.unknown_percentage,
+                             "silence_percentage": augmentation.silence_percentage},
             "cached_rows": len(training), "seconds": round(seconds, 2), "final": final}
 
 

@@ -50,11 +50,12 @@ def release_noises(release: ReleaseDir, params: FeatureParams, seed: int) -> tup
     return generated_noise(params.sample_rate_hz, seed), "generated white, pink and brown noise"
 
 
-def _plan(release: ReleaseDir, labels: list[str], split: str, copies: int,
+def _plan(release: ReleaseDir, labels: list[str], split: str, augmentation: Augmentation,
           rng: np.random.Generator) -> list[tuple[Entry, int]]:
     """Rows of the cache as (entry, copy): copy 0 is clean, each further copy draws its own unknown words."""
-    return [(entry, copy) for copy in range(copies + 1)
-            for entry in split_entries(release, labels, split, rng)]
+    return [(entry, copy) for copy in range(augmentation.copies + 1)
+            for entry in split_entries(release, labels, split, rng, augmentation.unknown_percentage,
+                                       augmentation.silence_percentage)]
 
 
 def build_cache(release: ReleaseDir, labels: list[str], split: str, params: FeatureParams,
@@ -63,7 +64,7 @@ def build_cache(release: ReleaseDir, labels: list[str], split: str, params: Feat
                 report: Report = lambda line: None) -> FeatureCache:
     """Compute a split's int8 features (and augmented copies) with tf.data parallel maps into a memmap."""
     rng = np.random.default_rng([seed, SPLITS.index(split)])
-    rows = _plan(release, labels, split, augmentation.copies, rng)
+    rows = _plan(release, labels, split, augmentation, rng)
     shape = (len(rows), *params.shape)
     features = (np.lib.format.open_memmap(folder / f"{split}.npy", mode="w+", dtype=np.int8, shape=shape)
                 if rows else np.zeros(shape, dtype=np.int8))  # an empty file cannot be mapped
