@@ -13,9 +13,11 @@ PG_ADMIN_URL = os.environ.get("WORDCROWD_TEST_PG_URL", "postgresql+psycopg://pos
 SECRET = "test-secret-key"
 # The longest modules (pytest --durations), longest first: they start first, so that `make test`'s two
 # workers (pytest-xdist, --dist loadfile: a module stays on one worker) do not end on one of them alone.
-LONGEST_FIRST = ("test_training_pipeline.py", "test_training.py", "test_firmware.py", "test_evaluation.py",
-                 "test_browser.py", "test_browser_ambience.py", "test_browser_languages.py",
-                 "test_lifecycle.py", "test_release.py", "test_api_upload.py", "test_api_contributors.py")
+LONGEST_FIRST = ("test_lifecycle.py", "test_browser_ambience.py", "test_browser.py",
+                 "test_training_pipeline.py", "test_training_qat.py", "test_training.py", "test_firmware.py",
+                 "test_evaluation.py", "test_browser_languages.py", "test_erasure_race.py",
+                 "test_review_browser.py", "test_checks_kinds.py", "test_release.py",
+                 "test_api_contributors.py", "test_api_upload.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
