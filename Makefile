@@ -17,9 +17,11 @@ $(DEV): pyproject.toml scripts/bootstrap.sh
 serve: $(RUNTIME)  ## run the collector on the embedded defaults (SQLite + local files)
 	$(BIN)/wordcrowd serve
 
-test: $(DEV)  ## the whole test suite (SQLite, PostgreSQL, S3 API server, Chromium)
+TEST_WORKERS ?= 2
+
+test: $(DEV)  ## the whole test suite (SQLite, PostgreSQL, S3 API server, Chromium) on TEST_WORKERS workers
 	bash scripts/services.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(DEV)
 	$(BIN)/ruff check .

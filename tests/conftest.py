@@ -11,6 +11,22 @@ import pytest
 
 PG_ADMIN_URL = os.environ.get("WORDCROWD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET = "test-secret-key"
+# The longest modules (pytest --durations), longest first: they start first, so that `make test`'s two
+# workers (pytest-xdist, --dist loadfile: a module stays on one worker) do not end on one of them alone.
+LONGEST_FIRST = ("test_lifecycle.py", "test_browser_ambience.py", "test_browser.py",
+                 "test_training_pipeline.py", "test_training_qat.py", "test_training.py", "test_firmware.py",
+                 "test_evaluation.py", "test_browser_languages.py", "test_erasure_race.py",
+                 "test_review_browser.py", "test_checks_kinds.py", "test_release.py",
+                 "test_api_contributors.py", "test_api_upload.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest modules first; every module keeps its own order of tests."""
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # a stable sort: the rest stay in collection order
 
 
 def free_port() -> int:
