@@ -211,9 +211,14 @@ def _confirm_all(ordered: list[ClipRecord], pairs: list[tuple[int, int, float]],
     found: dict[str, Finding] = {}
     for result in pool.map(confirm, [records for records, _ in jobs], [part for _, part in jobs]):
         for finding in result:
-            if finding.score > getattr(found.get(finding.clip_id), "score", 0.0):
-                found[finding.clip_id] = finding
+            _keep_best(found, finding)
     return list(found.values())
+
+
+def _keep_best(found: dict[str, Finding], finding: Finding) -> None:
+    """Keep the finding if its clip has none yet or only a lower-scored one (the first of equals stays)."""
+    if finding.score > getattr(found.get(finding.clip_id), "score", 0.0):
+        found[finding.clip_id] = finding
 
 
 def confirm_pairs(ordered: list[ClipRecord], pairs: list[tuple[int, int, float]], context: CheckContext,
@@ -228,10 +233,10 @@ def confirm_pairs(ordered: list[ClipRecord], pairs: list[tuple[int, int, float]]
         if first.sha256 == later.sha256:
             continue
         score = peak_correlation(spectra.get(i), spectra.get(j), comparison.max_lag)
-        if score >= MIN_CORRELATION and score > getattr(found.get(later.clip_id), "score", 0.0):
-            found[later.clip_id] = Finding(
+        if score >= MIN_CORRELATION:
+            _keep_best(found, Finding(
                 later.clip_id, NEAR, "near_duplicate", score,
-                f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id)
+                f"the same recording as clip {first.clip_id} with another level or noise", first.clip_id))
     return list(found.values())
 
 

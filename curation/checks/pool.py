@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from curation.checks.records import CheckError
@@ -64,17 +64,6 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        """Run function(*args) in a worker (here, at once, without a pool); return its future."""
-        if self.parallel:
-            return self._ready_pool().submit(function, *args)
-        future: Future = Future()
-        try:
-            future.set_result(function(*args))
-        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future, as a pool does
-            future.set_exception(exc)
-        return future
 
     def map(self, function: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
         """Return function's results over the iterables, in order (lazily without a pool)."""

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curation.checks.pool import SERIAL, Workers
 from curation.checks.records import ClipRecord, Finding, Stage, unmeasured
 from curation.checks.vectors import FeatureBlock
 
@@ -56,10 +55,8 @@ def centroids(labels: Sequence[str], vectors: np.ndarray) -> dict[str, np.ndarra
 
 
 def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
-                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured,
-                  pool: Workers = SERIAL) -> list[Finding]:
-    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own); the
-    classifier's folds run in the pool given."""
+                  checks: Sequence[str] = (WRONG_WORD, OUTLIER), stage: Stage = unmeasured) -> list[Finding]:
+    """Return wrong-word findings (another word is likelier) and outlier findings (far from its own)."""
     keyword = {r.clip_id: r.keyword for r in records}
     labels = [keyword[cid] for cid in block.clip_ids]
     findings: list[Finding] = []
@@ -75,12 +72,12 @@ def word_findings(records: Sequence[ClipRecord], block: FeatureBlock,
         speaker = {r.clip_id: r.contributor for r in records}
         with stage("wrong words (classifier folds)"):
             findings += _wrong_words(block.clip_ids, labels, [speaker[c] for c in block.clip_ids],
-                                     block.embeddings, pool)
+                                     block.embeddings)
     return findings
 
 
 def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndarray,
-                classes: list[str], pool: Workers = SERIAL) -> np.ndarray | None:
+                classes: list[str]) -> np.ndarray | None:
     """Return each clip's class probabilities from a model trained on other speakers (None: too few)."""
     from sklearn.model_selection import GroupKFold
 
@@ -92,7 +89,7 @@ def out_of_fold(labels: Sequence[str], speakers: Sequence[str], vectors: np.ndar
     probabilities = np.zeros((len(target), len(classes)))
     splits = [(train, test) for train, test in GroupKFold(folds).split(vectors, target, np.asarray(speakers))
               if len(set(target[train])) > 1]
-    fitted = pool.map(fold_probabilities, [vectors[train] for train, _ in splits],
+    fitted = map(fold_probabilities, [vectors[train] for train, _ in splits],
                       [target[train] for train, _ in splits], [vectors[test] for _, test in splits])
     for (_train, test), (fold_classes, predicted) in zip(splits, fitted, strict=True):
         probabilities[np.ix_(test, [column[c] for c in fold_classes])] = predicted
@@ -115,9 +112,9 @@ def fold_probabilities(train: np.ndarray, labels: np.ndarray,
 
 
 def _wrong_words(clip_ids: Sequence[str], labels: Sequence[str], speakers: Sequence[str],
-                 vectors: np.ndarray, pool: Workers) -> list[Finding]:
+                 vectors: np.ndarray) -> list[Finding]:
     classes = sorted(set(labels))
-    probabilities = out_of_fold(labels, speakers, vectors, classes, pool)
+    probabilities = out_of_fold(labels, speakers, vectors, classes)
     if probabilities is None:
         return []
     findings = []
