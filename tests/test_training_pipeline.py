@@ -81,8 +81,11 @@ def test_spec_augment_masks_only_bands_to_zero():
     from training.pipeline import spec_augment
 
     features = np.ones((8, 49, 40), dtype=np.float32)
-    masked = spec_augment(tf.constant(features), Augmentation(time_mask_frames=5,
-                                                               frequency_mask_channels=4)).numpy()
+    augmentation = Augmentation(time_mask_frames=5, frequency_mask_channels=4)
+    masked = spec_augment(tf.constant(features), augmentation, tf.constant([0, 7], tf.int64)).numpy()
+    again = spec_augment(tf.constant(features), augmentation, tf.constant([0, 7], tf.int64)).numpy()
+    other = spec_augment(tf.constant(features), augmentation, tf.constant([0, 8], tf.int64)).numpy()
+    assert np.array_equal(masked, again) and not np.array_equal(masked, other)  # drawn from the seed alone
     assert set(np.unique(masked)) <= {0.0, 1.0}
     zero_frames = (masked == 0).all(axis=2).sum(axis=1)
     zero_channels = (masked == 0).all(axis=1).sum(axis=1)
@@ -273,3 +276,46 @@ def test_one_hot_labels_for_label_smoothing(release, tmp_path):
     batch = next(iter(training_dataset(cache, 4, 0, np.ones(len(labels), np.float32), Augmentation(copies=0),
                                        one_hot=len(labels))))
     assert batch[1].shape == (4, len(labels)) and np.allclose(np.sum(batch[1], axis=1), 1.0)
+
+
+def _fit_twice(release: Path, tmp_path: Path, config) -> list[tuple[dict, list[np.ndarray]]]:
+    """Fit ds_cnn_tiny twice from the same seed on the same caches; the summaries and the kept weights."""
+    import keras
+
+    from training.fit import _cache_splits, _fit
+    from training.models import build_model
+
+    indexed = read_release(release)
+    labels = choose_labels(indexed, ("yes", "no"))
+    runs = []
+    for run in range(2):
+        keras.utils.set_random_seed(config.seed)
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        splits = _cache_splits(indexed, labels, PARAMS, config, folder, lambda line: None)
+        model = build_model("ds_cnn_tiny", PARAMS.shape, len(labels))
+        final = _fit(model, splits, config, lambda line: None, config.epochs, config.learning_rate)
+        examples, features = splits["validation"].clean_examples()
+        targets = keras.utils.to_categorical(examples.labels, len(labels))
+        final["kept_loss"] = model.evaluate(features, targets, verbose=0)[0]
+        runs.append((final, model.get_weights()))
+    return runs
+
+
+@pytest.mark.slow
+def test_the_kept_weights_are_the_best_validation_loss_and_a_seed_repeats(release, tmp_path):
+    """The checkpoint is the epoch of lowest validation loss (not a lucky accuracy), and training repeats.
+
+    Accuracy on a few hundred validation examples moves an example at a time and picked early plateaus;
+    the loss falls smoothly. The same seed gives the same weights with TensorFlow's default kernels.
+    """
+    from training.fit import TrainConfig
+
+    config = TrainConfig(epochs=5, patience=5, warmup_epochs=0, augmentation=FAST, seed=3)
+    (final, weights), (again, weights_again) = _fit_twice(release, tmp_path, config)
+    assert final == again
+    assert all(np.array_equal(one, other) for one, other in zip(weights, weights_again, strict=True))
+    losses = final["history"]["val_loss"]
+    assert final["epochs_run"] == len(losses) == 5 and final["best_epoch"] == int(np.argmin(losses)) + 1
+    assert final["val_loss"] == pytest.approx(min(losses), abs=1e-5)  # the history keeps 5 decimals
+    assert final["kept_loss"] == pytest.approx(final["val_loss"], rel=1e-5)

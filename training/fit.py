@@ -43,7 +43,11 @@ class TrainConfig:
     learning_rate: float = 0.002  # the peak, reached after the warm-up; cosine decay to 2 % of it after
     warmup_epochs: int = 3  # linear warm-up from a tenth of the rate
     label_smoothing: float = 0.1
-    # epochs without a better validation accuracy before stopping: 6 ended main's recipe at epoch 26 of 60
+    # the validation metric that picks the kept weights and stops a run: the loss, which keeps falling
+    # smoothly while accuracy on a few hundred validation examples jumps by an example at a time (the best
+    # accuracy epoch was often an early plateau, 1-2 points worse on unseen speakers; benchmarks/RESULTS.md)
+    monitor: str = "val_loss"
+    # epochs without a better monitored value before stopping: 6 ended main's recipe at epoch 26 of 60
     # on the three-engine crowd (10 validation speakers make a noisy curve) while it was still improving
     patience: int = 10
     augmentation: Augmentation = field(default_factory=Augmentation)
@@ -118,7 +122,7 @@ def _callbacks(config: TrainConfig, has_validation: bool, report: Report, epochs
     callbacks: list[keras.callbacks.Callback] = [EpochReport(report, epochs, label)]
     if has_validation:  # the best validation weights are kept and restored at the end
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=config.patience, restore_best_weights=True, verbose=0))
+            monitor=config.monitor, patience=config.patience, restore_best_weights=True, verbose=0))
     return callbacks
 
 
@@ -146,9 +150,20 @@ def _fit(model: keras.Model, splits: dict[str, FeatureCache], config: TrainConfi
                         shuffle=False,  # the stream is shuffled by training_dataset
                         callbacks=_callbacks(config, validation is not None, report, epochs, label))
     values = history.history
-    best = int(np.argmax(values["val_accuracy"])) if "val_accuracy" in values else len(values["loss"]) - 1
+    best = _best_epoch(values, config.monitor)
+    curves = {name: [round(float(value), 5) for value in series] for name, series in values.items()
+              if name != "learning_rate"}
     return {"epochs_run": len(values["loss"]), "best_epoch": best + 1,
-            **{name: float(series[best]) for name, series in values.items() if name != "learning_rate"}}
+            **{name: float(series[best]) for name, series in values.items() if name != "learning_rate"},
+            "history": curves}
+
+
+def _best_epoch(history: dict[str, list[float]], monitor: str) -> int:
+    """Index of the epoch whose weights EarlyStopping kept (the first best); the last without validation."""
+    if monitor not in history:
+        return len(history["loss"]) - 1
+    series = np.asarray(history[monitor])
+    return int(np.argmin(series) if "loss" in monitor else np.argmax(series))
 
 
 def learning_rate_schedule(config: TrainConfig, peak: float, steps: int,
@@ -210,7 +225,8 @@ def _training_facts(config: TrainConfig, training: FeatureCache, seconds: float,
             "learning_rate_schedule": (f"linear warm-up for {config.warmup_epochs} epochs, " if
                                        config.warmup_epochs else "") + "cosine decay to 2 %",
             "label_smoothing": config.label_smoothing,
-            "early_stopping_patience": config.patience, "class_weighting": config.balance_classes,
+            "early_stopping_monitor": config.monitor, "early_stopping_patience": config.patience,
+            "class_weighting": config.balance_classes,
             "augmentation": {"copies": augmentation.copies, "time_shift_ms": augmentation.time_shift_ms,
                              "speed_range": list(augmentation.speed_range),
                              "gain_db_range": list(augmentation.gain_db_range),
@@ -220,7 +236,9 @@ def _training_facts(config: TrainConfig, training: FeatureCache, seconds: float,
                              "frequency_masks": augmentation.frequency_masks,
                              "unknown_percentage": augmentation.unknown_percentage,
                              "silence_percentage": augmentation.silence_percentage},
-            "cached_rows": len(training), "seconds": round(seconds, 2), "final": final}
+            "cached_rows": len(training), "seconds": round(seconds, 2),
+            "final": {name: value for name, value in final.items() if name != "history"},
+            "history": final.get("history", {})}
 
 
 def _calibration_rows(training: FeatureCache, seed: int) -> np.ndarray:

@@ -109,23 +109,33 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def spec_augment(features: tf.Tensor, augmentation: Augmentation) -> tf.Tensor:
-    """SpecAugment-style masks on a batch (batch, frames, channels): masked values become 0 (quietest)."""
+def spec_augment(features: tf.Tensor, augmentation: Augmentation, seed: tf.Tensor) -> tf.Tensor:
+    """SpecAugment-style masks on a batch (batch, frames, channels): masked values become 0 (quietest).
+
+    The masks are drawn by stateless random ops from `seed` (a pair of ints: run seed, batch number), so a
+    batch gets the same masks whichever thread of the parallel map draws them.
+    """
     shape = tf.shape(features)
 
-    def bands(count: int, width: int, length: tf.Tensor) -> tf.Tensor:
-        starts = tf.random.uniform((shape[0], count, 1), 0, length, dtype=tf.int32)
-        widths = tf.random.uniform((shape[0], count, 1), 0, width + 1, dtype=tf.int32)
+    def bands(count: int, width: int, length: tf.Tensor, stream: int) -> tf.Tensor:
+        starts = tf.random.stateless_uniform((shape[0], count, 1), _stream(seed, stream), 0, length, tf.int32)
+        widths = tf.random.stateless_uniform((shape[0], count, 1), _stream(seed, stream + 1), 0, width + 1,
+                                             tf.int32)
         positions = tf.range(length)[tf.newaxis, tf.newaxis, :]
         return tf.reduce_any((positions >= starts) & (positions < starts + widths), axis=1)
 
     masked = tf.zeros(shape, dtype=tf.bool)
     if augmentation.time_masks:
-        masked |= bands(augmentation.time_masks, augmentation.time_mask_frames, shape[1])[:, :, tf.newaxis]
+        masked |= bands(augmentation.time_masks, augmentation.time_mask_frames, shape[1], 0)[:, :, tf.newaxis]
     if augmentation.frequency_masks:
         masked |= bands(augmentation.frequency_masks, augmentation.frequency_mask_channels,
-                        shape[2])[:, tf.newaxis, :]
+                        shape[2], 2)[:, tf.newaxis, :]
     return tf.where(masked, tf.zeros_like(features), features)
+
+
+def _stream(seed: tf.Tensor, stream: int) -> tf.Tensor:
+    """A stateless seed of its own for each of the four draws of a batch: (run seed × 4 + draw, batch)."""
+    return tf.stack([tf.cast(seed[0], tf.int64) * 4 + stream, tf.cast(seed[1], tf.int64)])
 
 
 def training_dataset(cache: FeatureCache, batch_size: int, seed: int, weights: np.ndarray,
@@ -137,20 +147,23 @@ def training_dataset(cache: FeatureCache, batch_size: int, seed: int, weights: n
     rng = np.random.default_rng(seed)
     frames, channels = cache.features.shape[1:]
 
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        number = 0
         while True:
             order = rng.permutation(len(cache))
             for start in range(0, len(order) - batch_size + 1 if len(order) >= batch_size else 1, batch_size):
                 chosen = np.sort(order[start:start + batch_size])  # sorted: sequential reads of the memmap
                 labels = cache.labels[chosen]
-                yield dequantize_features(cache.features[chosen]), labels, weights[labels]
+                yield (dequantize_features(cache.features[chosen]), labels, weights[labels],
+                       np.array([seed, number], dtype=np.int64))
+                number += 1
 
     signature = (tf.TensorSpec((None, frames, channels), tf.float32), tf.TensorSpec((None,), tf.int64),
-                 tf.TensorSpec((None,), tf.float32))
+                 tf.TensorSpec((None,), tf.float32), tf.TensorSpec((2,), tf.int64))
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    if augmentation.time_masks or augmentation.frequency_masks:
-        dataset = dataset.map(lambda x, y, w: (spec_augment(x, augmentation), y, w),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+    masks = augmentation.time_masks or augmentation.frequency_masks
+    dataset = dataset.map(lambda x, y, w, key: (spec_augment(x, augmentation, key) if masks else x, y, w),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if one_hot:
         dataset = dataset.map(lambda x, y, w: (x, tf.one_hot(y, one_hot), w))
     return dataset.prefetch(tf.data.AUTOTUNE)
