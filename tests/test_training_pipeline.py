@@ -20,7 +20,7 @@ from training.augment import (
     time_shift,
 )
 from training.dataset import choose_labels, load_clip, read_release
-from training.features import FeatureParams, micro_features, quantize_features
+from training.features import FeatureParams, clip_features, micro_features, quantize_features, room_tone
 from wordcrowd.cli import main
 
 PARAMS = FeatureParams()
@@ -103,12 +103,37 @@ def test_feature_cache_holds_device_features_and_seeded_copies(release, tmp_path
     assert len(cache) == 3 * cache.clean and cache.features.dtype == np.int8
     assert isinstance(cache.features, np.memmap) and cache.features.shape[1:] == PARAMS.shape
     first_clip = cache.paths[0]
-    expected = quantize_features(micro_features(load_clip(release / first_clip, PARAMS)))
+    expected = quantize_features(clip_features(load_clip(release / first_clip, PARAMS)))
     assert np.array_equal(cache.features[0], expected)  # clean rows: bit for bit the device's inputs
     copy = cache.paths.index(first_clip, cache.clean)
     assert not np.array_equal(cache.features[copy], cache.features[0])  # augmented
     again = build_cache(indexed, labels, "training", PARAMS, noises, tmp_path / "..", 0, FAST)
     assert np.array_equal(again.features, cache.features)  # same seed, same cache
+
+
+def test_a_clips_features_are_those_of_a_device_that_was_already_listening():
+    """The frontend adapts to the room; a device never starts it cold on a word, so training must not."""
+    rng = np.random.default_rng(1)
+    heard = rng.normal(0, 300, 4 * 16000)  # a room's steady noise, then a word in the last second
+    burst = np.arange(6000) / 16000
+    heard[-11000:-5000] += 6000 * np.sin(2 * np.pi * 300 * burst) * np.hanning(6000)
+    heard = heard.astype(np.int16)
+    clip = heard[-16000:]
+    on_device = quantize_features(micro_features(heard)[-PARAMS.frames:]).astype(int)
+    cold = quantize_features(micro_features(clip)).astype(int)
+    warm = quantize_features(clip_features(clip, PARAMS)).astype(int)
+    assert np.abs(on_device - cold).mean() > 50  # a cold start is far from what the device computes
+    assert np.abs(on_device - warm).mean() < 10
+    tone = room_tone(clip, PARAMS)
+    assert len(tone) == PARAMS.warmup_samples and PARAMS.warmup_samples % 320 == 0
+    assert np.std(tone) < 2 * np.std(heard[:16000])  # the quiet part, not the word
+
+
+def test_a_clip_that_starts_in_digital_silence_keeps_its_cold_features():
+    """Frames line up: after warm-up on zeros the frontend is in its initial state."""
+    clip = np.zeros(16000, dtype=np.int16)
+    clip[3000:12000] = np.random.default_rng(0).normal(0, 3000, 9000).astype(np.int16)
+    assert np.array_equal(clip_features(clip, PARAMS), micro_features(clip, PARAMS))
 
 
 def test_unknown_and_silence_shares_apply_to_the_training_cache_only(release, tmp_path):

@@ -22,6 +22,12 @@ DEVICE_VALUE_DIV = 666
 INPUT_SCALE = DEVICE_VALUE_DIV / DEVICE_VALUE_SCALE * FRONTEND_SCALE
 INPUT_ZERO_POINT = -128
 INPUT_MAX = (127 - INPUT_ZERO_POINT) * INPUT_SCALE
+# The frontend adapts (noise estimate, gain control) and a device runs it without pause, so a word reaches
+# the model with the frontend settled on the room around it. A clip's features are therefore computed after
+# WARMUP_MS of the clip's own room tone (its quietest ROOM_TONE_MS, mirrored back and forth): from a cold
+# start the same word scores far higher than on device (RESULTS.md, "frontend warm-up").
+WARMUP_MS = 1500
+ROOM_TONE_MS = 100
 
 
 class FeatureParamsError(ValueError):
@@ -59,6 +65,12 @@ class FeatureParams:
         return 1 + (self.clip_samples - window) // stride
 
     @property
+    def warmup_samples(self) -> int:
+        """Room-tone samples before a clip: WARMUP_MS rounded down to whole strides, so frames line up."""
+        stride = self.sample_rate_hz * self.stride_ms // 1000
+        return self.sample_rate_hz * WARMUP_MS // 1000 // stride * stride
+
+    @property
     def shape(self) -> tuple[int, int]:
         """Feature matrix shape: (frames, channels)."""
         return self.frames, self.channels
@@ -71,6 +83,7 @@ class FeatureParams:
             "frames": self.frames,
             "frontend": "tflm_micro_frontend",
             "frontend_scale": FRONTEND_SCALE,
+            "clip_warmup_ms": WARMUP_MS,
             "int8_input": {"scale": INPUT_SCALE, "zero_point": INPUT_ZERO_POINT},
         }
         return json.dumps(document, indent=2) + "\n"
@@ -119,6 +132,26 @@ def frontend(samples, params: FeatureParams = DEFAULT_PARAMS):
     return features * tf.constant(FRONTEND_SCALE, tf.float32)
 
 
+def room_tone(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
+    """WARMUP_MS of the clip's quietest ROOM_TONE_MS, mirrored back and forth (no clicks at the joins)."""
+    piece = max(1, min(len(samples), params.sample_rate_hz * ROOM_TONE_MS // 1000))
+    count = max(1, len(samples) // piece)
+    blocks = np.asarray(samples[:count * piece], dtype=np.int16).reshape(count, piece)
+    quiet = blocks[int(np.argmin(np.square(blocks, dtype=np.float64).sum(axis=1)))]
+    cycle = np.concatenate([quiet, quiet[::-1]])
+    return np.tile(cycle, -(-params.warmup_samples // len(cycle)))[-params.warmup_samples:]
+
+
+def with_room_tone(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
+    """The clip preceded by its room tone: what a listening device heard up to the end of the clip."""
+    return np.concatenate([room_tone(samples, params), np.asarray(samples, dtype=np.int16)])
+
+
+def clip_features(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
+    """Frontend features of one clip as a listening device computes them: (frames, channels) float32."""
+    return micro_features(with_room_tone(samples, params), params)[-params.frames:]
+
+
 def quantize_features(features: np.ndarray) -> np.ndarray:
     """Map scaled frontend features to the model's int8 input exactly as micro_speech does on device."""
     # Recover the frontend's integer output (features are raw * 10/256, exact in float32) and apply the
@@ -138,5 +171,5 @@ def device_features(batch: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -
     result = np.zeros((len(batch), *params.shape), dtype=np.float32)
     for i, samples in enumerate(batch):
         # through the int8 mapping and back, so training sees the device's clamped, stepped values
-        result[i] = dequantize_features(quantize_features(micro_features(samples, params)))
+        result[i] = dequantize_features(quantize_features(clip_features(samples, params)))
     return result

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from training.augment import NO_AUGMENTATION, Augmentation, augment_clip, generated_noise, silence_clip
 from training.dataset import SPLITS, Entry, Examples, ReleaseDir, load_clip, load_noises, split_entries
-from training.features import FeatureParams, dequantize_features, frontend, quantize_features
+from training.features import FeatureParams, dequantize_features, frontend, quantize_features, with_room_tone
 
 CACHE_BATCH = 256
 Report = Callable[[str], None]
@@ -73,14 +73,17 @@ def build_cache(release: ReleaseDir, labels: list[str], split: str, params: Feat
         entry, copy = rows[int(row)]
         rng = np.random.default_rng([seed, copy, int(row)])  # the same row gets the same audio every run
         if entry.path is None:
-            return silence_clip(noises, params.clip_samples, rng)
-        samples = load_clip(release.root / entry.path, params)
-        return augment_clip(samples, noises, rng, augmentation, params.sample_rate_hz) if copy else samples
+            samples = silence_clip(noises, params.clip_samples, rng)
+        else:
+            samples = load_clip(release.root / entry.path, params)
+            if copy:
+                samples = augment_clip(samples, noises, rng, augmentation, params.sample_rate_hz)
+        return with_room_tone(samples, params)  # the frontend settles on the room first, as on device
 
     def to_features(row: tf.Tensor) -> tf.Tensor:
         samples = tf.numpy_function(waveform, [row], tf.int16, stateful=False)
-        samples.set_shape((params.clip_samples,))
-        return frontend(samples, params)
+        samples.set_shape((params.warmup_samples + params.clip_samples,))
+        return frontend(samples, params)[-params.frames:]
 
     started = time.perf_counter()
     dataset = (tf.data.Dataset.range(len(rows))
