@@ -25,7 +25,8 @@ INPUT_MAX = (127 - INPUT_ZERO_POINT) * INPUT_SCALE
 # The frontend adapts (noise estimate, gain control) and a device runs it without pause, so a word reaches
 # the model with the frontend settled on the room around it. A clip's features are therefore computed after
 # WARMUP_MS of the clip's own room tone (its quietest ROOM_TONE_MS, mirrored back and forth): from a cold
-# start the same word scores far higher than on device (RESULTS.md, "frontend warm-up").
+# start its features are far from the device's, and a model trained on those missed many words in a stream
+# that it recognised as clips (benchmarks/RESULTS.md, "frontend warm-up").
 WARMUP_MS = 1500
 ROOM_TONE_MS = 100
 
