@@ -207,6 +207,7 @@ def _subset_release(crowd: Path, out: Path, per_keyword: int) -> Path:
 
 def transfer(crowd: Path, epochs: int, work: Path, sizes: tuple[int, ...] = (10, 50, 200)) -> str:
     """TFLM accuracy on the new keywords: from scratch versus --base, at a few clips per keyword."""
+    from training.dataset import read_release
     from training.fit import TrainConfig, train
 
     base = work / "base"
@@ -222,7 +223,8 @@ def transfer(crowd: Path, epochs: int, work: Path, sizes: tuple[int, ...] = (10,
                             TrainConfig(epochs=epochs, keywords=NEW_KEYWORDS, base=base_dir),
                             report=lambda line, tag=f"{label} {size}": print(f"  {tag}: {line}", flush=True))
             scores.append(metrics["accuracy"]["tflm"])
-        clips = min(size, 120)
+        clips = sum(1 for clip in read_release(release).clips
+                    if clip.split == "training" and clip.word == NEW_KEYWORDS[0])  # fewer on a small crowd
         lines.append(f"| {clips} | {scores[0]:.1%} | {scores[1]:.1%} |")
     return "\n".join(lines)
 
