@@ -3,7 +3,7 @@ word sits in the one-second window.
 
 For each test keyword clip (placed after 3 s of the release's background noise, at a random volume, as the
 keyword streams of the detection view are), the int8 model is run on a window ending at a given offset from
-the clip's end, with features computed four ways: cold (the frontend started on the window alone, as TF
+the clip's end, with features computed three ways: cold (the frontend started on the window alone, as TF
 speech_commands computes clip features), warm (after the clip's own room tone: wordcrowd's clip features),
 and streamed (the frontend run over the whole recording, as the firmware does). Prints accuracy and the
 mean 0-255 score of the right class.
@@ -37,8 +37,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=200, help="Test keyword clips to place (default 200).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rows = score(args.model, args.crowd, args.clips, args.seed)
-    print(f"{args.model}: {rows.pop('clips')} test keyword clips after {BEFORE_S} s of background noise")
+    rows, clips = score(args.model, args.crowd, args.clips, args.seed)
+    print(f"{args.model}: {clips} test keyword clips after {BEFORE_S} s of background noise")
     print("| word's offset in the window (ms) | cold | warm (room tone) | streamed |")
     print("|---|---|---|---|")
     for offset, (cold, warm, streamed) in rows.items():
@@ -46,23 +46,23 @@ def main() -> None:
                                                for a, s in (cold, warm, streamed)) + " |")
 
 
-def score(model: Path, crowd: Path, limit: int, seed: int) -> dict:
-    """Per offset: (correct, right-class score) lists for cold, warm and streamed features; and 'clips'."""
+def score(model: Path, crowd: Path, limit: int, seed: int) -> tuple[dict, int]:
+    """Per offset: (correct, right-class score) lists for cold, warm and streamed features; clips placed."""
     from curation.release_format import read_release
     from training.dataset import load_clip, silence_clips
     from training.features import clip_features, micro_features, quantize_features
     from training.model_dir import read_model_dir
-    from training.streaming import _fast_interpreter
+    from training.streaming import fast_interpreter
 
     directory = read_model_dir(model)
     params, labels = directory.feature_params, directory.labels
     index = {label: i for i, label in enumerate(labels)}
-    run = _fast_interpreter(directory.int8_tflite())
+    run = fast_interpreter(directory.int8_tflite())
     release = read_release(crowd)
     rng = np.random.default_rng(seed)
     clips = [clip for clip in release.clips if clip.split == "testing" and clip.word in index]
     clips = [clips[i] for i in rng.permutation(len(clips))[:limit]]
-    rate, frames = params.sample_rate_hz, params.frames
+    frames = params.frames
     results: dict = {offset: (([], []), ([], []), ([], [])) for offset in OFFSETS_MS}
 
     def infer(features: np.ndarray, truth: int, out: tuple[list, list]) -> None:
@@ -79,15 +79,15 @@ def score(model: Path, crowd: Path, limit: int, seed: int) -> dict:
         streamed = micro_features(recording, params)
         truth = index[clip.word]
         for offset in OFFSETS_MS:
-            end = len(before) + params.clip_samples + offset * rate // 1000
+            end = len(before) + params.clip_samples + offset * params.sample_rate_hz // 1000
             window = recording[end - params.clip_samples:end]
-            last = (end - params.window_ms * rate // 1000) // (params.stride_ms * rate // 1000)
+            window_samples = params.window_ms * params.sample_rate_hz // 1000
+            last = (end - window_samples) // params.stride_samples  # the last frame ending by `end`
             cold, warm, stream = results[offset]
             infer(micro_features(window, params), truth, cold)
             infer(clip_features(window, params), truth, warm)
             infer(streamed[last - frames + 1:last + 1], truth, stream)
-    results["clips"] = len(clips)
-    return results
+    return results, len(clips)
 
 
 if __name__ == "__main__":

@@ -59,17 +59,20 @@ class FeatureParams:
         return self.sample_rate_hz * self.clip_ms // 1000
 
     @property
+    def stride_samples(self) -> int:
+        """Samples between two feature frames."""
+        return self.sample_rate_hz * self.stride_ms // 1000
+
+    @property
     def frames(self) -> int:
         """Feature frames per clip (49 for 1 s, 30 ms windows, 20 ms stride)."""
         window = self.sample_rate_hz * self.window_ms // 1000
-        stride = self.sample_rate_hz * self.stride_ms // 1000
-        return 1 + (self.clip_samples - window) // stride
+        return 1 + (self.clip_samples - window) // self.stride_samples
 
     @property
     def warmup_samples(self) -> int:
         """Room-tone samples before a clip: WARMUP_MS rounded down to whole strides, so frames line up."""
-        stride = self.sample_rate_hz * self.stride_ms // 1000
-        return self.sample_rate_hz * WARMUP_MS // 1000 // stride * stride
+        return self.sample_rate_hz * WARMUP_MS // 1000 // self.stride_samples * self.stride_samples
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -135,9 +138,8 @@ def frontend(samples, params: FeatureParams = DEFAULT_PARAMS):
 
 def room_tone(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
     """WARMUP_MS of the clip's quietest ROOM_TONE_MS, mirrored back and forth (no clicks at the joins)."""
-    piece = max(1, min(len(samples), params.sample_rate_hz * ROOM_TONE_MS // 1000))
-    count = max(1, len(samples) // piece)
-    blocks = np.asarray(samples[:count * piece], dtype=np.int16).reshape(count, piece)
+    piece = params.sample_rate_hz * ROOM_TONE_MS // 1000
+    blocks = np.asarray(samples[:len(samples) // piece * piece], dtype=np.int16).reshape(-1, piece)
     quiet = blocks[int(np.argmin(np.square(blocks, dtype=np.float64).sum(axis=1)))]
     cycle = np.concatenate([quiet, quiet[::-1]])
     return np.tile(cycle, -(-params.warmup_samples // len(cycle)))[-params.warmup_samples:]
@@ -148,9 +150,16 @@ def with_room_tone(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) 
     return np.concatenate([room_tone(samples, params), np.asarray(samples, dtype=np.int16)])
 
 
+def clip_frontend(warmed, params: FeatureParams = DEFAULT_PARAMS):
+    """The frontend op over a clip preceded by its room tone (a 1-D int16 tensor): the clip's frames only."""
+    return frontend(warmed, params)[-params.frames:]
+
+
 def clip_features(samples: np.ndarray, params: FeatureParams = DEFAULT_PARAMS) -> np.ndarray:
     """Frontend features of one clip as a listening device computes them: (frames, channels) float32."""
-    return micro_features(with_room_tone(samples, params), params)[-params.frames:]
+    import tensorflow as tf
+
+    return clip_frontend(tf.constant(with_room_tone(samples, params)), params).numpy()
 
 
 def quantize_features(features: np.ndarray) -> np.ndarray:

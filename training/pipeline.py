@@ -18,7 +18,13 @@ import tensorflow as tf
 
 from training.augment import NO_AUGMENTATION, Augmentation, augment_clip, generated_noise, silence_clip
 from training.dataset import SPLITS, Entry, Examples, ReleaseDir, load_clip, load_noises, split_entries
-from training.features import FeatureParams, dequantize_features, frontend, quantize_features, with_room_tone
+from training.features import (
+    FeatureParams,
+    clip_frontend,
+    dequantize_features,
+    quantize_features,
+    with_room_tone,
+)
 
 CACHE_BATCH = 256
 Report = Callable[[str], None]
@@ -83,7 +89,7 @@ def build_cache(release: ReleaseDir, labels: list[str], split: str, params: Feat
     def to_features(row: tf.Tensor) -> tf.Tensor:
         samples = tf.numpy_function(waveform, [row], tf.int16, stateful=False)
         samples.set_shape((params.warmup_samples + params.clip_samples,))
-        return frontend(samples, params)[-params.frames:]
+        return clip_frontend(samples, params)
 
     started = time.perf_counter()
     dataset = (tf.data.Dataset.range(len(rows))

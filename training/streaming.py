@@ -88,7 +88,7 @@ def score_stream(int8_tflite: bytes, stream: Stream, params: FeatureParams, inte
     """Run the int8 model on the last second of features every interval_ms, as the firmware does."""
     features = quantize_features(micro_features(stream.samples, params))
     last, times = inference_times(len(features), params, interval_ms)
-    run = _fast_interpreter(int8_tflite)
+    run = fast_interpreter(int8_tflite)
     scores = np.zeros((len(last), run.get_output_details()[0]["shape"][-1]), dtype=np.int8)
     for i, end in enumerate(last):
         window = features[np.newaxis, end - params.frames + 1:end + 1]
@@ -98,7 +98,7 @@ def score_stream(int8_tflite: bytes, stream: Stream, params: FeatureParams, inte
     return ScoredStream(stream, scores, times)
 
 
-def _fast_interpreter(int8_tflite: bytes):
+def fast_interpreter(int8_tflite: bytes):
     """TFLite with its optimised kernels: some 30 times faster than the reference kernels on long streams,
     and within a few int8 steps of them and of TFLM (the accuracy figures use those two)."""
     import tensorflow as tf
