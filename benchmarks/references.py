@@ -1,4 +1,4 @@
-"""Reference recipes run beside wordcrowd on the benchmark crowd: the MLPerf Tiny KWS `ds_cnn` recipe.
+"""Reference recipes run beside wordcrowd on the benchmark crowd: MLPerf Tiny KWS `ds_cnn`, TF's tiny_conv.
 
 The recipe's own code is not part of wordcrowd: fetch mlcommons/tiny and point --mlperf at its
 benchmark/training/keyword_spotting folder. This script imports its model builder (keras_model.get_model)
@@ -9,6 +9,19 @@ size and epochs. The int8 model is made and judged as wordcrowd's are (full-inte
 quantization calibrated on training features, TFLM on the unseen test speakers). It prints a table row.
 
     python benchmarks/references.py --mlperf /tmp/mlperf-kws/benchmark/training/keyword_spotting
+
+TensorFlow's `speech_commands/train.py` is a TF1 script that reads folders and splits them by a hash of
+the speaker's name, so it is run by hand: `--speech-commands-data DIR` writes the crowd without its test
+speakers as symlinks (train.py's own validation split then comes from the training and validation
+speakers); after train.py has run on DIR, `--speech-commands TRAIN_DIR` rebuilds its tiny_conv as Keras
+layers holding the last checkpoint's weights (with freeze.py's softmax) and judges it as above, on the
+features it was trained on (a frontend started on each clip, "cold") and on the device's (warm-up).
+
+    python benchmarks/references.py --crowd /tmp/crowd160 --speech-commands-data /tmp/tf_data
+    python train.py --data_dir=/tmp/tf_data --data_url='' --preprocess=micro --window_stride_ms=20 \
+        --model_architecture=tiny_conv --validation_percentage=14 --testing_percentage=0 \
+        --train_dir=/tmp/tf_run/train --summaries_dir=/tmp/tf_run/logs     # in TF's speech_commands
+    python benchmarks/references.py --crowd /tmp/crowd160 --speech-commands /tmp/tf_run/train
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import tempfile
 import time
 import types
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,6 +68,65 @@ def crowd_features(crowd: Path, folder: Path, augmentation: dict) -> dict:
     return {"labels": labels, "caches": caches}
 
 
+def speech_commands_data(crowd: Path, out: Path) -> int:
+    """The crowd minus its test speakers as symlinks in Speech Commands folders, for TF's train.py."""
+    testing = set((crowd / "testing_list.txt").read_text().split())
+    linked = 0
+    for path in sorted(crowd.glob("*/*.wav")):
+        name = f"{path.parent.name}/{path.name}"
+        if name in testing:
+            continue
+        (out / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (out / name).symlink_to(path.resolve())
+        linked += 1
+    return linked
+
+
+def speech_commands(crowd: Path, train_dir: Path, work: Path) -> dict:
+    """Judge the last tiny_conv checkpoint of TF's train.py on cold and warm features (int8, TFLM)."""
+    import tensorflow as tf
+
+    checkpoint = tf.train.latest_checkpoint(str(train_dir))
+    if checkpoint is None:
+        raise SystemExit(f"references: no train.py checkpoint in {train_dir}")
+    model = _tiny_conv(tf.train.load_checkpoint(checkpoint))
+    row = {"recipe": f"TF speech_commands tiny_conv, {Path(checkpoint).name}", "params": model.count_params()}
+    for name, folder in (("cold", work / "cold"), ("warm", work / "warm")):
+        folder.mkdir()
+        with _cold_frontend(name == "cold"):
+            data = crowd_features(crowd, folder, {"copies": 0}) | {"crowd": crowd}
+        row[name] = judge(model, data, (49, 40, 1))
+    return row
+
+
+def _tiny_conv(checkpoint) -> object:
+    """models.py's create_tiny_conv_model (is_training=False) plus freeze.py's softmax, as Keras layers."""
+    import keras
+
+    inputs = keras.Input((49, 40, 1))
+    conv = keras.layers.Conv2D(8, (10, 8), strides=2, padding="same", activation="relu")
+    dense = keras.layers.Dense(12, activation="softmax")
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(conv(inputs))))
+    conv.set_weights([checkpoint.get_tensor("first_weights"), checkpoint.get_tensor("first_bias")])
+    dense.set_weights([checkpoint.get_tensor("final_fc_weights"), checkpoint.get_tensor("final_fc_bias")])
+    return model
+
+
+@contextmanager
+def _cold_frontend(cold: bool):
+    """Within: the feature cache starts the frontend on each clip alone, as TF's input_data.py does."""
+    import training.pipeline as pipeline
+    from training.features import frontend
+
+    saved = pipeline.clip_frontend
+    if cold:
+        pipeline.clip_frontend = lambda warmed, params: frontend(warmed[params.warmup_samples:], params)
+    try:
+        yield
+    finally:
+        pipeline.clip_frontend = saved
+
+
 def judge(model, data: dict, shape: tuple[int, ...]) -> dict:
     """int8 TFLM accuracy on the test speakers, per voice group and engine; bytes and arena."""
     from curation.release_format import read_clips_tsv
@@ -75,7 +148,10 @@ def judge(model, data: dict, shape: tuple[int, ...]) -> dict:
     groups = {group: float(np.mean(values)) for group, values in sorted(hits.items())}
     voices = {group: value for group, value in groups.items() if ":" in group}
     arena = measure_arena(int8, testing.features[0])
-    return {"tflm": float(np.mean(predicted == truth)), "bytes": len(int8), "arena": arena.minimal_bytes,
+    inputs = dequantize_features(testing.features[:testing.clean]).reshape(-1, *shape)
+    floats = np.argmax(model.predict(inputs, verbose=0), axis=1)
+    return {"tflm": float(np.mean(predicted == truth)), "float": float(np.mean(floats == truth)),
+            "bytes": len(int8), "arena": arena.minimal_bytes,
             "worst": min(voices.items(), key=lambda item: item[1]),
             "best": max(voices.items(), key=lambda item: item[1]),
             "engines": {group: value for group, value in groups.items() if ":" not in group}}
@@ -138,20 +214,45 @@ def _parse(kws_util, argv: list[str]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crowd", type=Path, default=Path(tempfile.gettempdir()) / "wordcrowd-crowd")
-    parser.add_argument("--mlperf", type=Path, required=True,
-                        help="The fetched mlcommons/tiny benchmark/training/keyword_spotting folder.")
-    parser.add_argument("--epochs", type=int, help="Epochs (default: the recipe's own).")
+    chosen = parser.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--mlperf", type=Path,
+                        help="Train the MLPerf recipe: the fetched mlcommons/tiny "
+                             "benchmark/training/keyword_spotting folder.")
+    chosen.add_argument("--speech-commands-data", type=Path, metavar="DIR",
+                        help="Write the crowd without its test speakers to DIR (new) for TF's train.py.")
+    chosen.add_argument("--speech-commands", type=Path, metavar="TRAIN_DIR",
+                        help="Judge the tiny_conv checkpoint TF's train.py wrote to its --train_dir.")
+    parser.add_argument("--epochs", type=int, help="MLPerf epochs (default: the recipe's own).")
     args = parser.parse_args()
+    if args.speech_commands_data:
+        if args.speech_commands_data.exists():
+            parser.error(f"{args.speech_commands_data} exists; give a new folder")
+        print(f"{speech_commands_data(args.crowd, args.speech_commands_data)} clips linked")
+        return
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as work:
-        row = mlperf(args.crowd, args.mlperf.resolve(), Path(work), args.epochs)
-    engines = ", ".join(f"{engine} {value:.1%}" for engine, value in row["engines"].items())
-    text = ("| recipe | TFLM int8 | worst voice | best voice | per engine | int8 bytes | arena bytes "
-            "| params | fit s | CPU s | load at start |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
-            f"| {row['recipe']} | {row['tflm']:.1%} | {row['worst'][0]} {row['worst'][1]:.0%} | "
-            f"{row['best'][0]} {row['best'][1]:.0%} | {engines} | {row['bytes']:,} | {row['arena']:,} | "
-            f"{row['params']:,} | {row['fit_s']:.0f} | {row['cpu_s']:.0f} | {load:.1f} |")
-    print(text)  # for the hand-written RESULTS.md section (one block per session)
+        if args.mlperf:
+            rows = [mlperf(args.crowd, args.mlperf.resolve(), Path(work), args.epochs)]
+        else:
+            both = speech_commands(args.crowd, args.speech_commands, Path(work))
+            rows = [both | both[name] | {"recipe": f"{both['recipe']}, {name} features", "fit_s": None,
+                                         "cpu_s": None} for name in ("cold", "warm")]
+    print(_table(rows, load))  # for the hand-written RESULTS.md section (one block per session)
+
+
+def _table(rows: list[dict], load: float) -> str:
+    """Markdown rows: accuracy, voices, engines, sizes and time (train.py's time is taken by hand)."""
+    header = ("recipe", "TFLM int8", "float", "worst voice", "best voice", "per engine", "int8 bytes",
+              "arena bytes", "params", "fit s", "CPU s", "load at start")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        engines = ", ".join(f"{engine} {value:.1%}" for engine, value in row["engines"].items())
+        seconds = [f"{row[key]:.0f}" if row[key] is not None else "by hand" for key in ("fit_s", "cpu_s")]
+        lines.append(f"| {row['recipe']} | {row['tflm']:.1%} | {row['float']:.1%} | "
+                     f"{row['worst'][0]} {row['worst'][1]:.0%} | {row['best'][0]} {row['best'][1]:.0%} | "
+                     f"{engines} | {row['bytes']:,} | {row['arena']:,} | {row['params']:,} | "
+                     f"{seconds[0]} | {seconds[1]} | {load:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
