@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -67,14 +68,22 @@ def decisions(server: Server, clip_ids: list[str]) -> list[str | None]:
     return [found[clip_id] for clip_id in clip_ids]
 
 
-def played(page, seconds: float = 5) -> bool:
-    """Wait until the clip's player has moved past its start (it plays)."""
+def played(page, seconds: float = 20) -> bool:
+    """Wait until the clip's player has moved past its start (it plays); generous for a loaded machine."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if page.evaluate("document.getElementById('review-audio').currentTime") > 0:
             return True
         time.sleep(0.05)
     return False
+
+
+def player_state(page) -> dict:
+    """What the clip's player and the status line say: the message when a clip did not play."""
+    return page.evaluate("""() => { const a = document.getElementById('review-audio');
+        return {currentTime: a.currentTime, paused: a.paused, readyState: a.readyState,
+                networkState: a.networkState, error: a.error && a.error.code, src: Boolean(a.src),
+                status: document.getElementById('review-status').textContent}; }""")
 
 
 def log_in(page, server: Server, path: str) -> None:
@@ -95,7 +104,7 @@ def test_queue_by_keyboard_whatever_was_clicked(server: Server, playwright_drive
         card = page.locator("body")
         expect(card).to_have_attribute("data-clip", ids[0])
         page.keyboard.press("p")
-        assert played(page)
+        assert played(page), player_state(page)
         shoot(page, "review-queue-desktop")
         page.keyboard.press("a")
         expect(card).to_have_attribute("data-clip", ids[1])
@@ -113,6 +122,27 @@ def test_queue_by_keyboard_whatever_was_clicked(server: Server, playwright_drive
         expect(card).to_have_attribute("data-clip", ids[2])
         expect(page.locator("#review-status")).to_contain_text("Undone")
         assert decisions(server, ids[:3]) == ["approve", None, None]
+        assert page.errors == []
+
+
+def test_play_pressed_while_the_clip_loads_plays_it_when_it_arrives(server: Server, playwright_driver,
+                                                                     tmp_path: Path) -> None:
+    """p pressed as soon as the card shows, before its audio has arrived, plays the clip once it has."""
+    seed_other_contributor(server, CAMPAIGN, ("go",))
+    held = []
+    with launch(playwright_driver, microphone(tmp_path)) as browser:
+        page = new_page(browser, DESKTOP)
+        page.route("**/api/v1/clips/*/audio", lambda route: held.append(route))
+        log_in(page, server, f"/review/c/{CAMPAIGN}/")
+        expect(page.locator("body")).to_have_attribute("data-clip", re.compile(".+"))
+        while not held:
+            page.wait_for_timeout(50)
+        page.keyboard.press("p")
+        page.wait_for_timeout(300)
+        for route in held:
+            route.continue_()
+        assert played(page), player_state(page)
+        expect(page.locator("#review-status")).not_to_contain_text("did not play")
         assert page.errors == []
 
 
