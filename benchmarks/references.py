@@ -13,8 +13,8 @@ quantization calibrated on training features, TFLM on the unseen test speakers).
 TensorFlow's `speech_commands/train.py` is a TF1 script that reads folders and splits them by a hash of
 the speaker's name, so it is run by hand: `--speech-commands-data DIR` writes the crowd without its test
 speakers as symlinks (train.py's own validation split then comes from the training and validation
-speakers); after train.py has run on DIR, `--speech-commands TRAIN_DIR` rebuilds its tiny_conv as Keras
-layers holding the last checkpoint's weights (with freeze.py's softmax) and judges it as above, on the
+speakers); after train.py has run on DIR, `--speech-commands TRAIN_DIR` loads the last checkpoint's weights
+into wordcrowd's tiny_conv (the same graph, with freeze.py's softmax) and judges it as above, on the
 features it was trained on (a frontend started on each clip, "cold") and on the device's (warm-up).
 
     python benchmarks/references.py --crowd /tmp/crowd160 --speech-commands-data /tmp/tf_data
@@ -86,29 +86,35 @@ def speech_commands(crowd: Path, train_dir: Path, work: Path) -> dict:
     """Judge the last tiny_conv checkpoint of TF's train.py on cold and warm features (int8, TFLM)."""
     import tensorflow as tf
 
+    from training.features import FeatureParams
+
     checkpoint = tf.train.latest_checkpoint(str(train_dir))
     if checkpoint is None:
         raise SystemExit(f"references: no train.py checkpoint in {train_dir}")
-    model = _tiny_conv(tf.train.load_checkpoint(checkpoint))
+    labels = (train_dir / "tiny_conv_labels.txt").read_text().split()
+    model = _tiny_conv(tf.train.load_checkpoint(checkpoint), labels)
     row = {"recipe": f"TF speech_commands tiny_conv, {Path(checkpoint).name}", "params": model.count_params()}
-    for name, folder in (("cold", work / "cold"), ("warm", work / "warm")):
+    for name in ("cold", "warm"):
+        folder = work / name
         folder.mkdir()
         with _cold_frontend(name == "cold"):
             data = crowd_features(crowd, folder, {"copies": 0}) | {"crowd": crowd}
-        row[name] = judge(model, data, (49, 40, 1))
+        if data["labels"] != labels:
+            raise SystemExit(f"references: train.py's labels {labels} are not the crowd's {data['labels']}")
+        row[name] = judge(model, data, FeatureParams().shape)
     return row
 
 
-def _tiny_conv(checkpoint) -> object:
-    """models.py's create_tiny_conv_model (is_training=False) plus freeze.py's softmax, as Keras layers."""
-    import keras
+def _tiny_conv(checkpoint, labels: list[str]):
+    """wordcrowd's tiny_conv (TF's graph, with freeze.py's softmax) holding train.py's weights."""
+    from training.features import FeatureParams
+    from training.models import HEAD_LAYER, build_tiny_conv
 
-    inputs = keras.Input((49, 40, 1))
-    conv = keras.layers.Conv2D(8, (10, 8), strides=2, padding="same", activation="relu")
-    dense = keras.layers.Dense(12, activation="softmax")
-    model = keras.Model(inputs, dense(keras.layers.Flatten()(conv(inputs))))
-    conv.set_weights([checkpoint.get_tensor("first_weights"), checkpoint.get_tensor("first_bias")])
-    dense.set_weights([checkpoint.get_tensor("final_fc_weights"), checkpoint.get_tensor("final_fc_bias")])
+    model = build_tiny_conv(FeatureParams().shape, len(labels))
+    model.get_layer("conv").set_weights([checkpoint.get_tensor("first_weights"),
+                                         checkpoint.get_tensor("first_bias")])
+    model.get_layer(HEAD_LAYER).set_weights([checkpoint.get_tensor("final_fc_weights"),
+                                             checkpoint.get_tensor("final_fc_bias")])
     return model
 
 

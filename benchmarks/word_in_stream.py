@@ -81,8 +81,7 @@ def score(model: Path, crowd: Path, limit: int, seed: int) -> tuple[dict, int]:
         for offset in OFFSETS_MS:
             end = len(before) + params.clip_samples + offset * params.sample_rate_hz // 1000
             window = recording[end - params.clip_samples:end]
-            window_samples = params.window_ms * params.sample_rate_hz // 1000
-            last = (end - window_samples) // params.stride_samples  # the last frame ending by `end`
+            last = (end - params.window_samples) // params.stride_samples  # the last frame ending by `end`
             cold, warm, stream = results[offset]
             infer(micro_features(window, params), truth, cold)
             infer(clip_features(window, params), truth, warm)

@@ -64,10 +64,14 @@ class FeatureParams:
         return self.sample_rate_hz * self.stride_ms // 1000
 
     @property
+    def window_samples(self) -> int:
+        """Samples in one feature frame's window."""
+        return self.sample_rate_hz * self.window_ms // 1000
+
+    @property
     def frames(self) -> int:
         """Feature frames per clip (49 for 1 s, 30 ms windows, 20 ms stride)."""
-        window = self.sample_rate_hz * self.window_ms // 1000
-        return 1 + (self.clip_samples - window) // self.stride_samples
+        return 1 + (self.clip_samples - self.window_samples) // self.stride_samples
 
     @property
     def warmup_samples(self) -> int:
